@@ -1,0 +1,94 @@
+"""API conventions every endpoint inherits: deny by default, one error shape, pagination."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.test import APIRequestFactory
+
+from config.pagination import CursorPagination
+from tests.factories import UserFactory
+from tests.helpers import assert_error
+from tracker.models import User
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC_API_ROUTES = {"auth/register", "auth/login"}
+
+
+def api_routes():
+    """Every route under /api/v1/, as (pattern string, callback)."""
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), entry.callback
+
+    return [(route.removeprefix("api/v1/"), view) for route, view in walk(get_resolver().url_patterns) if route.startswith("api/v1/")]
+
+
+def test_every_api_route_denies_anonymous_callers_unless_it_is_auth(anon_api):
+    routes = api_routes()
+    assert {r for r, _ in routes} >= {"auth/register", "auth/login", "me"}
+    for route, view in routes:
+        if route in PUBLIC_API_ROUTES:
+            continue
+        view_class = getattr(view, "cls", None)
+        assert view_class is not None, f"{route} is not a DRF view"
+        # The default permission (IsAuthenticated) or a stricter one, never AllowAny.
+        names = {p.__name__ for p in view_class.permission_classes}
+        assert "AllowAny" not in names, route
+        url = "/api/v1/" + route.replace("<str:code>", "x").replace("<uuid:pk>", "00000000-0000-0000-0000-000000000000")
+        if "<" not in url:
+            assert_error(anon_api.get(url), 401)
+
+
+def test_unknown_api_url_is_a_json_404(client_api):
+    assert_error(client_api.get("/api/v1/does-not-exist"), 404, "not_found")
+
+
+def test_wrong_method_is_405_in_the_error_shape(client_api):
+    assert_error(client_api.delete("/api/v1/me"), 405, "method_not_allowed")
+
+
+def test_cursor_pagination_caps_page_size_and_links_to_the_next_page():
+    UserFactory.create_batch(5)
+    factory = APIRequestFactory()
+    paginator = CursorPagination()
+    paginator.ordering = ("-date_joined", "-id")
+
+    from rest_framework.request import Request
+
+    request = Request(factory.get("/api/v1/x", {"page_size": 100000}))
+    assert paginator.get_page_size(request) == 200
+
+    request = Request(factory.get("/api/v1/x", {"page_size": 2}))
+    page = paginator.paginate_queryset(User.objects.all(), request)
+    response = paginator.get_paginated_response([u.email for u in page])
+    assert set(response.data) == {"results", "next"}
+    assert len(response.data["results"]) == 2
+    assert response.data["next"] and "cursor=" in response.data["next"]
+
+    seen = list(response.data["results"])
+    next_url = response.data["next"]
+    while next_url:
+        from urllib.parse import parse_qs, urlparse
+
+        query = {k: v[0] for k, v in parse_qs(urlparse(next_url).query).items()}
+        request = Request(factory.get("/api/v1/x", query))
+        page = paginator.paginate_queryset(User.objects.all(), request)
+        response = paginator.get_paginated_response([u.email for u in page])
+        seen += response.data["results"]
+        next_url = response.data["next"]
+    assert sorted(seen) == sorted(User.objects.values_list("email", flat=True))
+
+
+def test_garbage_cursor_is_a_404_not_a_500():
+    from rest_framework.exceptions import NotFound
+    from rest_framework.request import Request
+
+    paginator = CursorPagination()
+    paginator.ordering = ("-date_joined", "-id")
+    request = Request(APIRequestFactory().get("/api/v1/x", {"cursor": "garbage"}))
+    with pytest.raises(NotFound):
+        paginator.paginate_queryset(User.objects.all(), request)

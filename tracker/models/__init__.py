@@ -1,0 +1,3 @@
+from tracker.models.users import DeviceToken, User
+
+__all__ = ["DeviceToken", "User"]

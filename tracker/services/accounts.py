@@ -1,0 +1,125 @@
+"""Accounts: registration, per-device login tokens, lockout after repeated failures."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from tracker.models import DeviceToken, User
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime | None
+    user: User
+
+
+class LoginLocked(Exception):
+    """Too many failed logins for this email; try again after `retry_after` seconds."""
+
+    def __init__(self, retry_after: int):
+        super().__init__("login locked")
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(Exception):
+    pass
+
+
+def _issue_token(*, user: User, device_name: str) -> IssuedToken:
+    instance, token = DeviceToken.objects.create(user=user, device_name=device_name[:80])
+    return IssuedToken(token=token, expires_at=instance.expiry, user=user)
+
+
+@transaction.atomic
+def user_register(
+    *,
+    email: str,
+    password: str,
+    display_name: str = "",
+    role: str = User.Role.CLIENT,
+    timezone: str = "UTC",
+    locale: str = "en",
+    device_name: str = "",
+) -> IssuedToken:
+    """Create an account and its first device token. Therapists start unverified."""
+    email = User.objects.normalize_email(email).lower()
+    user = User(email=email, display_name=display_name, role=role, timezone=timezone, locale=locale)
+    validate_password(password, user=user)  # raises ValidationError with every failed rule
+    user.set_password(password)
+    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        # The unique index, not a prior SELECT, decides: two racing registrations yield one user.
+        raise ValidationError({"email": ["An account with this email already exists."]}) from None
+    return _issue_token(user=user, device_name=device_name)
+
+
+def _failure_key(email: str) -> str:
+    # Hash the address so no email lands in the cache (which may be a shared Redis).
+    return "login-failures:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _lock_key(email: str) -> str:
+    return "login-locked:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def user_login(*, email: str, password: str, device_name: str = "") -> IssuedToken:
+    """Check credentials and issue a token for this device.
+
+    Failures are counted per email (whether or not the account exists, so the lock reveals
+    nothing); after LOGIN_FAILURE_LIMIT of them the email is locked for LOGIN_LOCKOUT_SECONDS,
+    and even the right password is refused until then."""
+    email = User.objects.normalize_email(email).lower()
+    locked_until = cache.get(_lock_key(email))
+    if locked_until is not None and locked_until > time.time():
+        raise LoginLocked(retry_after=max(1, int(locked_until - time.time() + 0.999)))
+
+    user = authenticate(email=email, password=password)
+    if user is None:
+        key = _failure_key(email)
+        cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
+        failures = cache.incr(key)
+        if failures >= settings.LOGIN_FAILURE_LIMIT:
+            cache.set(_lock_key(email), time.time() + settings.LOGIN_LOCKOUT_SECONDS, settings.LOGIN_LOCKOUT_SECONDS)
+            cache.delete(key)
+            raise LoginLocked(retry_after=settings.LOGIN_LOCKOUT_SECONDS)
+        raise InvalidCredentials()
+
+    cache.delete(_failure_key(email))
+    return _issue_token(user=user, device_name=device_name)
+
+
+def token_revoke(*, token: DeviceToken) -> None:
+    token.delete()
+
+
+def tokens_revoke_all(*, user: User) -> int:
+    deleted, _ = DeviceToken.objects.filter(user=user).delete()
+    return deleted
+
+
+@transaction.atomic
+def user_update(*, user: User, **changes: str) -> User:
+    """Change profile fields. A timezone change later reschedules the user's reminders."""
+    allowed = {"display_name", "timezone", "locale"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValueError(f"not editable: {sorted(unknown)}")
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    user.save(update_fields=list(changes))
+    return user
