@@ -1,3 +1,4 @@
+from tracker.models.entries import CheckIn, Instrument, RegulationLog
 from tracker.models.users import DeviceToken, User
 
-__all__ = ["DeviceToken", "User"]
+__all__ = ["CheckIn", "DeviceToken", "Instrument", "RegulationLog", "User"]
