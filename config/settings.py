@@ -133,7 +133,14 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
 # Periodic jobs run by each scheduler tick, in order (dotted paths to `def job(*, now) -> int`).
 SCHEDULER_JOBS: list[str] = []
+SCHEDULER_JOBS.append("tracker.services.summaries.summaries_due_job")
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
+
+# Trends and weekly summaries (DESIGN §5): the quadrant cut c on the 1-7 scale, users per summary
+# chunk, and how long after a user's local week ends its summary is computed (0 = at local midnight).
+QUADRANT_CUT = float(os.getenv("QUADRANT_CUT", "4"))
+WEEKLY_SUMMARY_CHUNK_SIZE = envint("WEEKLY_SUMMARY_CHUNK_SIZE", "1000")
+WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tracker.User"
