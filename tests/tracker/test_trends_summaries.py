@@ -240,11 +240,11 @@ def test_a_user_deleted_mid_run_is_skipped(monkeypatch):
     original = summaries.aggregate_checkins
     deleted = []
 
-    def delete_then_aggregate(targets):
+    def delete_then_aggregate(targets, ranges=None):
         if not deleted:  # one claimed user disappears between the claim and the writes
             deleted.append(targets[len(targets) // 2].user_id)
             User.objects.filter(pk=deleted[0]).delete()
-        return original(targets)
+        return original(targets, ranges)
 
     monkeypatch.setattr(summaries, "aggregate_checkins", delete_then_aggregate)
     assert summaries_due_job(now=utc(2026, 3, 10), chunk=8) == 30

@@ -38,7 +38,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
@@ -95,24 +95,26 @@ def _json_rows(alias: str, columns: dict[str, str]) -> str:
     return f"(SELECT {cols} FROM json_each(%s)) AS {alias}"  # noqa: S608 - fixed identifiers only
 
 
-def _db_uuid(value: UUID) -> str:
-    return str(value) if _postgres() else value.hex  # Django stores UUIDs as 32 hex chars on SQLite
+def _db_uuid(value: UUID, pg: bool) -> str:
+    return str(value) if pg else value.hex  # Django stores UUIDs as 32 hex chars on SQLite
 
 
-def _db_datetime(value: datetime) -> str:
-    return value.isoformat() if _postgres() else str(connection.ops.adapt_datetimefield_value(value))
+def _db_datetime(value: datetime, pg: bool) -> str:
+    # SQLite compares Django's stored text form ("YYYY-MM-DD HH:MM:SS[.ffffff]", naive UTC).
+    return value.isoformat() if pg else str(value.astimezone(UTC).replace(tzinfo=None))
 
 
 def _ranges_param(targets: Sequence[Target]) -> str:
+    pg = _postgres()
     rows = []
     for target in targets:
         lo, hi = local_week_bounds(target.week_start, target.timezone)
         rows.append(
             {
-                "user_id": _db_uuid(target.user_id),
+                "user_id": _db_uuid(target.user_id, pg),
                 "week_start": target.week_start.isoformat(),
-                "lo": _db_datetime(lo),
-                "hi": _db_datetime(hi),
+                "lo": _db_datetime(lo, pg),
+                "hi": _db_datetime(hi, pg),
             }
         )
     return json.dumps(rows)
@@ -129,8 +131,10 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def aggregate_checkins(targets: Sequence[Target]) -> dict[tuple[UUID, date], dict]:
-    """Check-in count and means per (user, week) for every target, in one GROUP BY."""
+def aggregate_checkins(targets: Sequence[Target], ranges: str | None = None) -> dict[tuple[UUID, date], dict]:
+    """Check-in count and means per (user, week) for every target, in one GROUP BY.
+
+    `ranges` is `_ranges_param(targets)` when the caller already built it."""
     if not targets:
         return {}
     sql = f"""
@@ -142,7 +146,7 @@ def aggregate_checkins(targets: Sequence[Target]) -> dict[tuple[UUID, date], dic
         GROUP BY w.user_id, w.week_start
     """  # noqa: S608 - only fixed identifiers are interpolated; the data is one bound parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_ranges_param(targets)])
+        cursor.execute(sql, [ranges or _ranges_param(targets)])
         rows = cursor.fetchall()
     return {
         (_as_uuid(user_id), _as_date(week)): {
@@ -155,7 +159,9 @@ def aggregate_checkins(targets: Sequence[Target]) -> dict[tuple[UUID, date], dic
     }
 
 
-def regulation_episodes(targets: Sequence[Target]) -> dict[tuple[UUID, date], list[trends.Episode]]:
+def regulation_episodes(
+    targets: Sequence[Target], ranges: str | None = None
+) -> dict[tuple[UUID, date], list[trends.Episode]]:
     """The scored columns of every live regulation log in the targets' weeks, in one query."""
     if not targets:
         return {}
@@ -168,7 +174,7 @@ def regulation_episodes(targets: Sequence[Target]) -> dict[tuple[UUID, date], li
         WHERE r.deleted_at IS NULL
     """  # noqa: S608 - only fixed identifiers are interpolated; the data is one bound parameter
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_ranges_param(targets)])
+        cursor.execute(sql, [ranges or _ranges_param(targets)])
         rows = cursor.fetchall()
     episodes: dict[tuple[UUID, date], list[trends.Episode]] = defaultdict(list)
     for user_id, week, before, after, strategies, reached_out, recovery in rows:
@@ -186,7 +192,9 @@ def regulation_episodes(targets: Sequence[Target]) -> dict[tuple[UUID, date], li
     return episodes
 
 
-def summary_payload(*, week_start: date, checkins: dict | None, episodes: Iterable[trends.Episode], cut: float) -> dict:
+def summary_payload(
+    *, week_start: date, checkins: dict | None, episodes: Iterable[trends.Episode], cut: float, regulation=None
+) -> dict:
     """The stored JSON of one week: its means (as in the trends series) and its regulation figures."""
     if checkins:
         point = trends.WeeklyPoint(week_start=week_start, **checkins)
@@ -208,14 +216,15 @@ def summary_payload(*, week_start: date, checkins: dict | None, episodes: Iterab
         "schema": PAYLOAD_SCHEMA,
         **core,
         "quadrant_cut": cut,
-        "regulation": trends.regulation_statistics(episodes, STRATEGY_FAMILIES),
+        "regulation": regulation or trends.regulation_statistics(episodes, STRATEGY_FAMILIES),
     }
 
 
 def _delete_summaries(keys: Sequence[tuple[UUID, date]]) -> None:
     if not keys:
         return
-    param = json.dumps([{"user_id": _db_uuid(u), "week_start": w.isoformat()} for u, w in keys])
+    pg = _postgres()
+    param = json.dumps([{"user_id": _db_uuid(u, pg), "week_start": w.isoformat()} for u, w in keys])
     sql = f"""
         DELETE FROM tracker_weeklysummary WHERE id IN (
             SELECT s.id FROM tracker_weeklysummary s
@@ -231,10 +240,11 @@ def _upsert_summaries(rows: Sequence[tuple[UUID, date, dict]], *, computed_at: d
     """INSERT … ON CONFLICT (user, week) DO UPDATE, touching only rows whose payload changed."""
     if not rows:
         return
+    pg = _postgres()
     param = json.dumps(
         [
             {
-                "user_id": _db_uuid(user_id),
+                "user_id": _db_uuid(user_id, pg),
                 "week_start": week.isoformat(),
                 "iso_year": week.isocalendar()[0],
                 "iso_week": week.isocalendar()[1],
@@ -261,7 +271,7 @@ def _upsert_summaries(rows: Sequence[tuple[UUID, date, dict]], *, computed_at: d
         WHERE tracker_weeklysummary.payload {changed} excluded.payload
     """  # noqa: S608 - only fixed identifiers are interpolated; the data is bound parameters
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db_datetime(computed_at), param])
+        cursor.execute(sql, [_db_datetime(computed_at, pg), param])
 
 
 def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
@@ -271,14 +281,20 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
     if not targets:
         return 0
     cut = float(getattr(settings, "QUADRANT_CUT", 4.0))
-    checkins = aggregate_checkins(targets)
-    episodes = regulation_episodes(targets)
+    ranges = _ranges_param(targets)
+    checkins = aggregate_checkins(targets, ranges)
+    episodes = regulation_episodes(targets, ranges)
+    no_episodes = trends.regulation_statistics((), STRATEGY_FAMILIES)  # most weeks: computed once
     rows, empty = [], []
     for target in targets:
         key = (target.user_id, target.week_start)
         if key in checkins or key in episodes:
             payload = summary_payload(
-                week_start=target.week_start, checkins=checkins.get(key), episodes=episodes.get(key, ()), cut=cut
+                week_start=target.week_start,
+                checkins=checkins.get(key),
+                episodes=episodes.get(key, ()),
+                cut=cut,
+                regulation=None if key in episodes else no_episodes,
             )
             rows.append((target.user_id, target.week_start, payload))
         else:
@@ -294,7 +310,8 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
 def _set_next_summary_at(values: Sequence[tuple[UUID, datetime]]) -> None:
     if not values:
         return
-    param = json.dumps([{"id": _db_uuid(user_id), "next": _db_datetime(at)} for user_id, at in values])
+    pg = _postgres()
+    param = json.dumps([{"id": _db_uuid(user_id, pg), "next": _db_datetime(at, pg)} for user_id, at in values])
     sql = f"""
         UPDATE tracker_user SET next_summary_at = v.next
         FROM {_json_rows("v", {"id": "uuid", "next": "timestamptz"})}
