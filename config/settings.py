@@ -145,6 +145,9 @@ WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tracker.User"
 KNOX_TOKEN_MODEL = "tracker.DeviceToken"
+# knox's own migrations would create its unused default token table (with a foreign key to our
+# users) even though the model is swapped; treated as unmigrated, the swapped model gets no table.
+MIGRATION_MODULES = {"knox": None}
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
