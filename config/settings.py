@@ -200,6 +200,16 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
 }
 
+# --- Check-ins, regulation logs, sync ---------------------------------------------------------------
+# Cut on the 1-7 anxiety/avoidance scales that separates the quadrants (DESIGN §5).
+ATTACHMENT_QUADRANT_CUT = float(os.getenv("ATTACHMENT_QUADRANT_CUT", "4"))
+# Entries can be edited this long after the server first stored them (deletion is always possible).
+ENTRY_EDIT_WINDOW_HOURS = envint("ENTRY_EDIT_WINDOW_HOURS", "24")
+# How far ahead of the server clock an `occurred_at` may be (phone clocks drift) before it is refused.
+ENTRY_FUTURE_TOLERANCE_MINUTES = envint("ENTRY_FUTURE_TOLERANCE_MINUTES", "10")
+SYNC_BATCH_MAX_ITEMS = 500
+SYNC_PAGE_MAX = 500
+
 # --- I18N, time -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
 TIME_ZONE = "UTC"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
 from datetime import datetime
@@ -14,6 +15,10 @@ METADATA = {
     "avoidance": {"sd": 1.1, "r": 0.8, "source": "test norms"},
     "provisional": True,
 }
+
+
+# Sync's per-user change sequence only has to be unique per user; a global counter is.
+_change_seqs = itertools.count(1)
 
 
 def instrument(code: str = "sb-state", version: int = 1, metadata: dict | None = None) -> Instrument:
@@ -47,6 +52,7 @@ def checkin(user, at: datetime, anxiety: float, avoidance: float, *, instr=None,
         other_model=8 - avoidance,
         distance_to_secure=distance(anxiety, avoidance),
         quadrant=quadrant_label(anxiety, avoidance),
+        change_seq=extra.pop("change_seq", None) or next(_change_seqs),
         **extra,
     )
     if save:
@@ -68,6 +74,7 @@ def reglog(
         strategies=list(strategies),
         reached_out=reached_out,
         recovery_minutes=recovery,
+        change_seq=extra.pop("change_seq", None) or next(_change_seqs),
         **extra,
     )
     if save:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.api import accounts, trends
+from tracker.api import accounts, checkins, instruments, sync, trends
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
@@ -8,6 +8,11 @@ urlpatterns = [
     path("auth/logout", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me", accounts.MeView.as_view(), name="me"),
+    path("instruments/", instruments.InstrumentListView.as_view(), name="instrument-list"),
+    path("instruments/<str:code>/", instruments.InstrumentDetailView.as_view(), name="instrument-detail"),
+    path("checkins/", checkins.CheckInListView.as_view(), name="checkin-list"),
+    path("checkins/<uuid:pk>/", checkins.CheckInDetailView.as_view(), name="checkin-detail"),
+    path("sync/", sync.SyncView.as_view(), name="sync"),
     path("trends/", trends.TrendsView.as_view(), name="trends"),
     path("summaries/", trends.SummaryListView.as_view(), name="summary-list"),
     path("summaries/<str:week>/", trends.SummaryDetailView.as_view(), name="summary-detail"),

@@ -39,6 +39,11 @@ class Entry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Bumped on every write; a sync update names the revision it was based on (optimistic concurrency).
+    revision = models.PositiveIntegerField(default=1)
+    # Position in the owner's change feed (see tracker.services.sync): taken from the per-user
+    # ChangeCounter on every create, edit and delete, so one ordering covers every entry type.
+    change_seq = models.BigIntegerField()
 
     class Meta:
         abstract = True
@@ -61,6 +66,10 @@ class CheckIn(Entry):
 
     class Meta:
         indexes = [models.Index(fields=["user", "occurred_at"], name="checkin_user_occurred")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "change_seq"], name="checkin_user_change_seq_unique"),
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="checkin_revision_positive"),
+        ]
 
 
 class RegulationLog(Entry):
@@ -77,3 +86,21 @@ class RegulationLog(Entry):
 
     class Meta:
         indexes = [models.Index(fields=["user", "occurred_at"], name="reglog_user_occurred")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "change_seq"], name="reglog_user_change_seq_unique"),
+            models.CheckConstraint(condition=models.Q(revision__gte=1), name="reglog_revision_positive"),
+        ]
+
+
+class ChangeCounter(models.Model):
+    """The last change-feed position handed out for one user.
+
+    Every write takes its positions by incrementing this row inside its transaction, which also locks
+    the row until commit: one user's writes therefore commit in position order, and a reader that
+    sees `last_seq = H` knows every position ≤ H is committed (see tracker.services.sync)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"ChangeCounter {self.user_id}"
