@@ -118,8 +118,13 @@ def user_update(*, user: User, **changes: str) -> User:
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    timezone_changed = "timezone" in changes and changes["timezone"] != user.timezone
     for name, value in changes.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     user.save(update_fields=list(changes))
+    if timezone_changed:
+        from notifications.services.schedules import schedule_reschedule  # the app above tracker
+
+        schedule_reschedule(user=user)
     return user
