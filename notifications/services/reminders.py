@@ -63,13 +63,15 @@ def _claim(*, now: datetime, limit: int) -> list[ReminderSchedule]:
     return list(ReminderSchedule.objects.filter(claim_token=token).select_related("user").only(*CLAIM_FIELDS))
 
 
-def _checked_in_since(schedules: list[ReminderSchedule]) -> set:
+def _checked_in_since(schedules: list[ReminderSchedule], *, now: datetime) -> set:
     """Users (with skip_if_done) who have a non-deleted check-in since their previous slot: one query."""
     since = {s.user_id: s.last_slot_at or (s.next_due_at - timedelta(days=1)) for s in schedules if s.skip_if_done}
     if not since:
         return set()
     latest = (
-        CheckIn.objects.filter(user_id__in=since, deleted_at__isnull=True, occurred_at__gte=min(since.values()))
+        CheckIn.objects.filter(
+            user_id__in=since, deleted_at__isnull=True, occurred_at__gte=min(since.values()), occurred_at__lte=now
+        )
         .values("user_id")
         .annotate(latest=Max("occurred_at"))
         .values_list("user_id", "latest")
@@ -83,7 +85,7 @@ def _process_batch(*, now: datetime) -> int:
         schedules = _claim(now=now, limit=settings.REMINDER_BATCH_SIZE)
         if not schedules:
             return 0
-        checked_in = _checked_in_since(schedules)
+        checked_in = _checked_in_since(schedules, now=now)
         drafts: list[DeliveryDraft] = []
         plans = {}
         for schedule in schedules:
