@@ -1,11 +1,15 @@
 """The reminder tick: exactly one ledger row per slot, grace window, skip_if_done, back-off, pause."""
 
 import itertools
+import os
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings as django_settings
 from django.core import mail
+from django.db import connection
 
 from notifications.jobs import dispatch_job, reminders_job
 from notifications.models import Delivery, Dispatch, InboxItem, ReminderSchedule
@@ -194,3 +198,40 @@ def test_tick_queries_are_bounded_by_batches_not_users(settings, django_assert_m
     with django_assert_max_num_queries(2 * 9 + 4) as captured:
         assert reminders_job(now=MORNING) == 1000
     assert len(captured.captured_queries) < per_batch
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.getenv("DATABASE_URL"), reason="concurrent claims need PostgreSQL (DATABASE_URL)")
+@pytest.mark.django_db(transaction=True, available_apps=django_settings.INSTALLED_APPS)
+def test_two_ticks_running_at_once_send_each_nudge_exactly_once(settings):
+    from tracker.models import User
+
+    settings.REMINDER_BATCH_SIZE = 50  # many small batches, so the two ticks interleave
+    users = User.objects.bulk_create(
+        [User(email=f"race{i}@example.test", timezone="Europe/Berlin", password="!") for i in range(400)]
+    )
+    ReminderSchedule.objects.bulk_create(
+        ReminderSchedule(
+            user=u, times=["09:00"], weekdays=[1, 2, 3, 4, 5, 6, 7], channels=["inbox"], next_due_at=MORNING
+        )
+        for u in users
+    )
+    start = threading.Barrier(2)
+    counts: list[int] = []
+
+    def tick():
+        try:
+            start.wait()
+            counts.append(reminders_job(now=MORNING))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=tick) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(counts) == 2 and sum(counts) == 400, counts  # no schedule was claimed by both ticks
+    assert Delivery.objects.count() == 400
+    assert InboxItem.objects.count() == 400
+    assert not ReminderSchedule.objects.filter(next_due_at__lte=MORNING).exists()
