@@ -139,7 +139,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='reminderschedule',
-            index=models.Index(condition=models.Q(('next_due_at__isnull', False)), fields=['next_due_at'], name='reminder_next_due'),
+            index=models.Index(condition=models.Q(('next_due_at__isnull', False)), fields=['next_due_at', 'id'], name='reminder_next_due'),
         ),
         migrations.AddIndex(
             model_name='reminderschedule',

@@ -49,7 +49,7 @@ class ReminderSchedule(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["next_due_at"], name="reminder_next_due", condition=models.Q(next_due_at__isnull=False)
+                fields=["next_due_at", "id"], name="reminder_next_due", condition=models.Q(next_due_at__isnull=False)
             ),
             models.Index(fields=["claim_token"], name="reminder_claim_token"),
         ]
