@@ -132,8 +132,12 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
 # Periodic jobs run by each scheduler tick, in order (dotted paths to `def job(*, now) -> int`).
-SCHEDULER_JOBS: list[str] = []
-SCHEDULER_JOBS.append("tracker.services.summaries.summaries_due_job")
+SCHEDULER_JOBS: list[str] = [
+    "tracker.services.summaries.summaries_due_job",  # first: the announcement job reads its rows
+    "notifications.jobs.reminders_job",
+    "notifications.jobs.weekly_summaries_job",
+    "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
+]
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
 
 # Trends and weekly summaries (DESIGN §5): the quadrant cut c on the 1-7 scale, users per summary
@@ -141,6 +145,36 @@ SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
 QUADRANT_CUT = float(os.getenv("QUADRANT_CUT", "4"))
 WEEKLY_SUMMARY_CHUNK_SIZE = envint("WEEKLY_SUMMARY_CHUNK_SIZE", "1000")
 WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
+
+# --- Notifications (reminder nudges, summary announcements, push, email) ---------------------------
+# A slot missed by more than this is recorded as skipped, never sent late.
+REMINDER_GRACE_SECONDS = envint("REMINDER_GRACE_SECONDS", str(2 * 60 * 60))
+REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", "500")
+REMINDER_MAX_BATCHES_PER_TICK = envint("REMINDER_MAX_BATCHES_PER_TICK", "1000")
+# After this many unopened nudges in a row, only every other slot is sent (see notifications.planning).
+REMINDER_BACKOFF_AFTER = envint("REMINDER_BACKOFF_AFTER", "3")
+SUMMARY_NOTIFY_BATCH_SIZE = envint("SUMMARY_NOTIFY_BATCH_SIZE", "500")
+DISPATCH_BATCH_SIZE = envint("DISPATCH_BATCH_SIZE", "50")
+DISPATCH_MAX_BATCHES_PER_TICK = envint("DISPATCH_MAX_BATCHES_PER_TICK", "200")
+NOTIFICATION_MAX_ATTEMPTS = envint("NOTIFICATION_MAX_ATTEMPTS", "5")
+NOTIFICATION_RETRY_BASE_SECONDS = envint("NOTIFICATION_RETRY_BASE_SECONDS", "30")
+# A dispatch still `sending` after this long belonged to a worker that died: abandoned, not resent.
+NOTIFICATION_SENDING_LEASE_SECONDS = envint("NOTIFICATION_SENDING_LEASE_SECONDS", "900")
+# FCM HTTP v1 with a service account; without credentials push is reported as disabled.
+FCM_SERVICE_ACCOUNT_FILE = os.getenv("FCM_SERVICE_ACCOUNT_FILE", "")
+FCM_SERVICE_ACCOUNT_JSON = os.getenv("FCM_SERVICE_ACCOUNT_JSON", "")
+FCM_PROJECT_ID = os.getenv("FCM_PROJECT_ID", "")
+FCM_BASE_URL = os.getenv("FCM_BASE_URL", "https://fcm.googleapis.com")
+FCM_TOKEN_URI = os.getenv("FCM_TOKEN_URI", "")  # default: the service account's token_uri
+FCM_TIMEOUT_SECONDS = float(os.getenv("FCM_TIMEOUT_SECONDS", "10"))
+EMAIL_BACKEND = os.getenv(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if PRODUCTION else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_HOST = os.getenv("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", "10")
+DEFAULT_FROM_EMAIL = os.getenv("DEFAULT_FROM_EMAIL", "Securebase <no-reply@securebase.invalid>")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tracker.User"

@@ -1,1 +1,13 @@
-urlpatterns: list = []
+from django.urls import path
+
+from notifications.api import views
+
+urlpatterns = [
+    path("reminders/", views.RemindersView.as_view(), name="reminders"),
+    path("devices/", views.DevicesView.as_view(), name="devices"),
+    path("devices/<uuid:pk>/", views.DeviceDetailView.as_view(), name="device-detail"),
+    path("inbox/", views.InboxView.as_view(), name="inbox"),
+    path("inbox/read-all", views.InboxReadAllView.as_view(), name="inbox-read-all"),
+    path("inbox/<uuid:pk>/read", views.InboxReadView.as_view(), name="inbox-read"),
+    path("inbox/<uuid:pk>/opened", views.InboxOpenedView.as_view(), name="inbox-opened"),
+]

@@ -119,7 +119,8 @@ def user_update(*, user: User, **changes: str) -> User:
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
     fields = list(changes)
-    if "timezone" in changes and changes["timezone"] != user.timezone:
+    timezone_changed = "timezone" in changes and changes["timezone"] != user.timezone
+    if timezone_changed:
         # Their week now ends at another instant; the summary job reschedules them on its next tick.
         from tracker.services.summaries import reset_summary_schedule
 
@@ -129,4 +130,8 @@ def user_update(*, user: User, **changes: str) -> User:
         setattr(user, name, value)
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     user.save(update_fields=fields)
+    if timezone_changed:
+        from notifications.services.schedules import schedule_reschedule  # the app above tracker
+
+        schedule_reschedule(user=user)
     return user

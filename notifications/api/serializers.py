@@ -1,0 +1,140 @@
+"""Request and response shapes for reminders, devices and the inbox. Strict types: a string where a
+boolean or integer belongs is a 400, not a guess."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from notifications.models import Device, InboxItem
+from notifications.models.schedules import Channel
+
+MAX_TIMES = 12
+
+
+class StrictBooleanField(serializers.BooleanField):
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictIntegerField(serializers.IntegerField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class WallTimeField(serializers.TimeField):
+    """A local wall time as "HH:MM" (24 h)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("invalid", format="HH:MM")
+        return super().to_internal_value(value)
+
+
+class QuietHoursSerializer(serializers.Serializer):
+    start = WallTimeField(help_text="Local time quiet hours begin, e.g. 22:00.")
+    end = WallTimeField(help_text="Local time they end, e.g. 07:00 (may be on the next day).")
+
+    def validate(self, attrs):
+        if attrs["start"] == attrs["end"]:
+            raise serializers.ValidationError({"end": ["Quiet hours must not start and end at the same time."]})
+        return attrs
+
+
+class ReminderScheduleInputSerializer(serializers.Serializer):
+    times = serializers.ListField(
+        child=WallTimeField(), max_length=MAX_TIMES, help_text='Local wall times, e.g. ["09:00", "20:30"].'
+    )
+    weekdays = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=7),
+        max_length=7,
+        help_text="ISO weekdays, Monday = 1 … Sunday = 7.",
+    )
+    quiet_hours = QuietHoursSerializer(required=False, allow_null=True, default=None)
+    skip_if_done = StrictBooleanField(required=False, default=True)
+    channels = serializers.ListField(
+        child=serializers.ChoiceField(choices=Channel.choices),
+        max_length=len(Channel.choices),
+        required=False,
+        default=lambda: [Channel.INBOX, Channel.PUSH],
+        help_text="Where nudges go; the in-app inbox is always included.",
+    )
+    paused_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    enabled = StrictBooleanField(required=False, default=True, help_text="false pauses all nudges.")
+
+    def validate_times(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each time may appear only once.")
+        return value
+
+    def validate_weekdays(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each weekday may appear only once.")
+        return value
+
+    def validate_channels(self, value):
+        if len(set(value)) != len(value):
+            raise serializers.ValidationError("Each channel may appear only once.")
+        return value
+
+
+class ReminderScheduleSerializer(serializers.Serializer):
+    times = serializers.SerializerMethodField()
+    weekdays = serializers.ListField(child=serializers.IntegerField())
+    quiet_hours = serializers.SerializerMethodField()
+    skip_if_done = serializers.BooleanField()
+    channels = serializers.ListField(child=serializers.CharField())
+    paused_until = serializers.DateTimeField(allow_null=True)
+    enabled = serializers.BooleanField()
+    next_due_at = serializers.DateTimeField(allow_null=True, help_text="The next nudge, in UTC.")
+    timezone = serializers.CharField(source="user.timezone", help_text="The profile timezone times are in.")
+    push_available = serializers.SerializerMethodField(help_text="False when the server has no push credentials.")
+
+    def get_times(self, schedule) -> list[str]:
+        return list(schedule.times)
+
+    @staticmethod
+    def _quiet(schedule) -> dict | None:
+        if schedule.quiet_start is None or schedule.quiet_end is None:
+            return None
+        return {"start": schedule.quiet_start.strftime("%H:%M"), "end": schedule.quiet_end.strftime("%H:%M")}
+
+    def get_quiet_hours(self, schedule) -> QuietHoursSerializer(allow_null=True):  # type: ignore[valid-type]
+        return self._quiet(schedule)
+
+    def get_push_available(self, schedule) -> bool:
+        from notifications.transports.fcm import push_configured
+
+        return push_configured()
+
+
+class DeviceInputSerializer(serializers.Serializer):
+    platform = serializers.ChoiceField(choices=Device.Platform.choices)
+    token = serializers.CharField(max_length=4096, help_text="The FCM registration token.")
+    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Device
+        fields = ["id", "platform", "token", "app_version", "enabled", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+class InboxItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InboxItem
+        fields = ["id", "kind", "title", "body", "deep_link", "created_at", "read_at", "opened_at"]
+        read_only_fields = fields
+
+
+class MarkedSerializer(serializers.Serializer):
+    marked = serializers.IntegerField()

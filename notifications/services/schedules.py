@@ -1,0 +1,72 @@
+"""Writes to a user's reminder schedule. `next_due_at` is recomputed on every change."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import ReminderSchedule
+from notifications.models.schedules import Channel
+from notifications.slots import next_slot
+from tracker.models import User
+
+
+def schedule_next_due(*, schedule: ReminderSchedule, tz_name: str, after: datetime) -> datetime | None:
+    """The next slot strictly after `after`, honouring `enabled` and `paused_until`."""
+    if not schedule.enabled:
+        return None
+    return next_slot(
+        after=after,
+        tz_name=tz_name,
+        times=schedule.times,
+        weekdays=schedule.weekdays,
+        quiet_start=schedule.quiet_start,
+        quiet_end=schedule.quiet_end,
+        not_before=schedule.paused_until,
+    )
+
+
+@transaction.atomic
+def schedule_update(
+    *,
+    user: User,
+    times: list[str],
+    weekdays: list[int],
+    quiet_start: time | None,
+    quiet_end: time | None,
+    skip_if_done: bool,
+    channels: list[str],
+    paused_until: datetime | None,
+    enabled: bool,
+    now: datetime | None = None,
+) -> ReminderSchedule:
+    """Replace the schedule (PUT semantics) and reschedule from now. The inbox is always a channel."""
+    now = now or timezone.now()
+    schedule, _ = ReminderSchedule.objects.select_for_update().get_or_create(user=user)
+    schedule.times = sorted(set(times))
+    schedule.weekdays = sorted(set(weekdays))
+    schedule.quiet_start, schedule.quiet_end = quiet_start, quiet_end
+    schedule.skip_if_done = skip_if_done
+    schedule.channels = [c for c in Channel.values if c in set(channels) | {Channel.INBOX}]
+    schedule.paused_until = paused_until
+    if enabled and not schedule.enabled:
+        schedule.unopened_streak = 0  # coming back from a pause starts fresh
+    schedule.enabled = enabled
+    schedule.next_due_at = schedule_next_due(schedule=schedule, tz_name=user.timezone, after=now)
+    schedule.claim_token = None
+    schedule.save()
+    return schedule
+
+
+@transaction.atomic
+def schedule_reschedule(*, user: User, now: datetime | None = None) -> ReminderSchedule | None:
+    """Recompute `next_due_at` from now, e.g. after the user's timezone changed."""
+    now = now or timezone.now()
+    schedule = ReminderSchedule.objects.select_for_update().filter(user=user).first()
+    if schedule is None:
+        return None
+    schedule.next_due_at = schedule_next_due(schedule=schedule, tz_name=user.timezone, after=now)
+    schedule.save(update_fields=["next_due_at", "updated_at"])
+    return schedule

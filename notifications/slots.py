@@ -1,0 +1,93 @@
+"""Reminder slots: local wall times → UTC instants, in the user's IANA timezone.
+
+Pure functions (no database) so the DST rules are tested directly:
+- quiet hours: a time inside them moves to their end; if the end is on the next day (a window that
+  wraps midnight, e.g. 22:00-07:00, and a time after its start) the nudge is dropped for that day;
+- a nonexistent local time (spring forward gap) moves to the next valid minute;
+- an ambiguous one (fall back) resolves to its first occurrence (fold=0) only, so it fires once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+# A schedule with any weekday has a slot within 8 local days; search a little beyond that.
+SEARCH_DAYS = 9
+
+
+def parse_times(values: list[str] | tuple[str, ...]) -> tuple[time, ...]:
+    return tuple(time.fromisoformat(value) for value in values)
+
+
+@lru_cache(maxsize=4096)
+def wall_times(times: tuple[str, ...], quiet_start: time | None, quiet_end: time | None) -> tuple[time, ...]:
+    """The day's wall times after applying quiet hours, sorted and deduplicated."""
+    result: set[time] = set()
+    for wall in parse_times(times):
+        if quiet_start is not None and quiet_end is not None and quiet_start != quiet_end:
+            if quiet_start < quiet_end:  # e.g. 12:00-14:00, within one day
+                if quiet_start <= wall < quiet_end:
+                    wall = quiet_end
+            elif wall >= quiet_start:  # wraps midnight; the end is tomorrow: drop
+                continue
+            elif wall < quiet_end:
+                wall = quiet_end
+        result.add(wall)
+    return tuple(sorted(result))
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _wall(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=None, fold=0)
+
+
+def resolve_local(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time: the first occurrence if ambiguous, the next valid minute
+    if it does not exist."""
+    naive = datetime.combine(day, wall)
+    instant = naive.replace(tzinfo=tz).astimezone(UTC)  # fold=0: the earlier offset
+    if _wall(instant.astimezone(tz)) == naive:
+        return instant
+    candidate = naive.replace(second=0, microsecond=0)
+    for _ in range(24 * 60):  # gaps are at most a few hours (a day for a date-line jump)
+        candidate += timedelta(minutes=1)
+        instant = candidate.replace(tzinfo=tz).astimezone(UTC)
+        if _wall(instant.astimezone(tz)) == candidate:
+            return instant
+    raise ValueError(f"no valid local time after {naive} in {tz}")  # pragma: no cover - no such zone
+
+
+def next_slot(
+    *,
+    after: datetime,
+    tz_name: str,
+    times: list[str] | tuple[str, ...],
+    weekdays: list[int] | tuple[int, ...],
+    quiet_start: time | None = None,
+    quiet_end: time | None = None,
+    not_before: datetime | None = None,
+) -> datetime | None:
+    """The first slot strictly after `after` (and at or after `not_before`), in UTC; None if none."""
+    walls = wall_times(tuple(times), quiet_start, quiet_end)
+    days = frozenset(weekdays)
+    if not walls or not days:
+        return None
+    tz = zone(tz_name)
+    start = after if not_before is None or not_before <= after else not_before
+    # Start a day early: near midnight a UTC instant and its local wall time are on different dates.
+    first_day = start.astimezone(tz).date() - timedelta(days=1)
+    for offset in range(SEARCH_DAYS + 1):
+        day = first_day + timedelta(days=offset)
+        if day.isoweekday() not in days:
+            continue
+        for wall in walls:
+            instant = resolve_local(day, wall, tz)
+            if instant > after and (not_before is None or instant >= not_before):
+                return instant
+    return None  # pragma: no cover - unreachable with any weekday and wall time

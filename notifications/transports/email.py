@@ -1,0 +1,23 @@
+"""Email through Django's mail framework (SMTP in production, locmem in tests)."""
+
+from __future__ import annotations
+
+import smtplib
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+
+from notifications.transports.base import TransportError
+
+
+def send_email(*, to: str, subject: str, body: str) -> None:
+    message = EmailMessage(subject=subject, body=body, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    try:
+        message.send(fail_silently=False)
+    except smtplib.SMTPRecipientsRefused:
+        raise TransportError("recipient refused", permanent=True) from None
+    except smtplib.SMTPResponseException as exc:
+        # 5xx SMTP replies are permanent, 4xx temporary (RFC 5321).
+        raise TransportError(f"smtp {exc.smtp_code}", permanent=exc.smtp_code >= 500) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransportError(f"smtp unavailable: {type(exc).__name__}", permanent=False) from None
