@@ -24,7 +24,11 @@ def api_routes():
             elif isinstance(entry, URLPattern):
                 yield prefix + str(entry.pattern), entry.callback
 
-    return [(route.removeprefix("api/v1/"), view) for route, view in walk(get_resolver().url_patterns) if route.startswith("api/v1/")]
+    return [
+        (route.removeprefix("api/v1/"), view)
+        for route, view in walk(get_resolver().url_patterns)
+        if route.startswith("api/v1/")
+    ]
 
 
 def test_every_api_route_denies_anonymous_callers_unless_it_is_auth(anon_api):

@@ -35,8 +35,13 @@ def test_production_refuses_a_short_secret_key():
 
 def test_production_passes_check_deploy_at_warning_level():
     result = manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DJANGO_ENV="production", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="api.example.org",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DJANGO_ENV="production",
+        SECRET_KEY=STRONG_KEY,
+        ALLOWED_HOSTS="api.example.org",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -43,6 +43,10 @@ class Entry(models.Model):
     class Meta:
         abstract = True
 
+    def __str__(self) -> str:
+        # Ids only: a model's text shows up in logs and admin, and must never carry health data.
+        return f"{type(self).__name__} {self.id}"
+
 
 class CheckIn(Entry):
     instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="checkins")

@@ -23,3 +23,6 @@ class WeeklySummary(models.Model):
         indexes = [
             models.Index(fields=["notified_at", "computed_at"], name="summary_unnotified"),
         ]
+
+    def __str__(self) -> str:
+        return f"WeeklySummary {self.user_id} {self.week_start}"
