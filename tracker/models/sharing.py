@@ -39,6 +39,10 @@ class ScopedMixin(models.Model):
     def scopes(self) -> list[str]:
         return [scope for scope in ALL_SCOPES if getattr(self, f"scope_{scope}")]
 
+    @property
+    def scope_labels(self) -> list[str]:
+        return [Scope(scope).label for scope in self.scopes]
+
     def set_scopes(self, scopes) -> None:
         chosen = set(scopes)
         for scope in ALL_SCOPES:
