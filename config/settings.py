@@ -133,7 +133,14 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
 # Periodic jobs run by each scheduler tick, in order (dotted paths to `def job(*, now) -> int`).
 SCHEDULER_JOBS: list[str] = []
+SCHEDULER_JOBS.append("tracker.services.summaries.summaries_due_job")
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
+
+# Trends and weekly summaries (DESIGN §5): the quadrant cut c on the 1-7 scale, users per summary
+# chunk, and how long after a user's local week ends its summary is computed (0 = at local midnight).
+QUADRANT_CUT = float(os.getenv("QUADRANT_CUT", "4"))
+WEEKLY_SUMMARY_CHUNK_SIZE = envint("WEEKLY_SUMMARY_CHUNK_SIZE", "1000")
+WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
 
 # --- Auth -----------------------------------------------------------------------------------------
 AUTH_USER_MODEL = "tracker.User"
@@ -164,8 +171,6 @@ SHARE_INVITE_TTL_HOURS = envint("SHARE_INVITE_TTL_HOURS", "72")
 SHARE_ACCEPT_FAILURES_PER_THERAPIST = envint("SHARE_ACCEPT_FAILURES_PER_THERAPIST", "5")
 SHARE_ACCEPT_FAILURES_PER_IP = envint("SHARE_ACCEPT_FAILURES_PER_IP", "20")
 SHARE_ACCEPT_WINDOW_SECONDS = envint("SHARE_ACCEPT_WINDOW_SECONDS", "900")
-# Quadrant cut on the 1-7 scales (DESIGN §5), used by the dashboard's charts.
-QUADRANT_CUT = float(os.getenv("QUADRANT_CUT", "4"))
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -200,6 +205,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The trend direction appears in GET trends/ and in the therapist's client list: one enum.
+    "ENUM_NAME_OVERRIDES": {"DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"]},
 }
 
 # --- I18N, time -----------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ on every request) and answers 404 for every kind of "no", then writes an access-
 
 from django.utils import timezone
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,10 +13,12 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from config.schema import ERROR_RESPONSES
 from tracker.api.shared_serializers import (
+    DigestSerializer,
     PersonSerializer,
     SharedCheckInSerializer,
     SharedRegulationLogSerializer,
     SharedSummarySerializer,
+    SharedTrendsSerializer,
 )
 from tracker.models import AccessLogEntry, CheckIn, RegulationLog, Scope, ShareGrant, WeeklySummary
 from tracker.models.sharing import ALL_SCOPES
@@ -199,12 +201,7 @@ class ClientSummariesView(ScopedListView):
 class ClientTrendsView(APIView):
     @extend_schema(
         parameters=[CLIENT_ID],
-        responses={
-            200: inline_serializer(
-                "SharedTrends", fields={"weeks": serializers.ListField(child=serializers.DictField())}
-            ),
-            **ERROR_RESPONSES(401, 404),
-        },
+        responses={200: SharedTrendsSerializer, **ERROR_RESPONSES(401, 404)},
         summary="A client's trends (scope: checkins; the regulation part needs regulation_logs)",
         tags=["clients"],
     )
@@ -212,39 +209,7 @@ class ClientTrendsView(APIView):
         grant = grant_for_therapist(therapist=request.user, client_id=client_id, any_of=[Scope.CHECKINS])
         body = shared_data.shared_trends(grant=grant)
         sharing.access_log_write(grants=[grant], resource=Resource.TRENDS, channel=AccessLogEntry.Channel.API)
-        return Response(body)
-
-
-class DigestCheckinsSerializer(serializers.Serializer):
-    new = serializers.IntegerField()
-    distance_to_secure_before = serializers.FloatField(allow_null=True)
-    distance_to_secure_since = serializers.FloatField(allow_null=True)
-    distance_to_secure_change = serializers.FloatField(allow_null=True, help_text="Negative: closer to secure.")
-
-
-class DigestStrategySerializer(serializers.Serializer):
-    strategy = serializers.CharField()
-    episodes = serializers.IntegerField()
-    mean_drop = serializers.FloatField(allow_null=True)
-
-
-class DigestRegulationSerializer(serializers.Serializer):
-    episodes = serializers.IntegerField()
-    mean_drop = serializers.FloatField(allow_null=True)
-    strategies = DigestStrategySerializer(many=True)
-    safety_flags = serializers.ListField(child=serializers.DateTimeField(), help_text="When each flagged episode was.")
-
-
-class DigestSummariesSerializer(serializers.Serializer):
-    new_weeks = serializers.ListField(child=serializers.DateField())
-
-
-class DigestSerializer(serializers.Serializer):
-    since = serializers.DateTimeField(help_text="The last marked session, or when the share began.")
-    last_session_at = serializers.DateTimeField(allow_null=True)
-    checkins = DigestCheckinsSerializer(allow_null=True, help_text="null: check-ins are not shared.")
-    regulation = DigestRegulationSerializer(allow_null=True, help_text="null: regulation logs are not shared.")
-    summaries = DigestSummariesSerializer(allow_null=True, help_text="null: summaries are not shared.")
+        return Response(body)  # the selector's JSON-ready dict, as the client's own GET trends/ returns it
 
 
 DIGEST_SCOPES = (Scope.CHECKINS, Scope.REGULATION_LOGS, Scope.SUMMARIES)

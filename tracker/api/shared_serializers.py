@@ -1,12 +1,14 @@
 """Read-only shapes of a client's data as a therapist sees it (scope-cut).
 
-Interim: minimal serializers over the entry models until the check-ins / regulation-logs issue's
-serializers are merged; then these subclass theirs and only add the note redaction."""
+Check-ins and regulation logs: interim minimal serializers over the entry models until the
+check-ins / regulation-logs issue's serializers are merged (then these subclass theirs and only add
+the note redaction). Summaries and trends reuse the trends issue's serializers."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tracker.models import CheckIn, RegulationLog, Scope, WeeklySummary
+from tracker.api.trends import RegulationSerializer, TrendsSerializer, WeeklySummarySerializer
+from tracker.models import CheckIn, RegulationLog, Scope
 
 
 class PersonSerializer(serializers.Serializer):
@@ -93,8 +95,38 @@ class SharedRegulationLogSerializer(RedactedNoteMixin, serializers.ModelSerializ
         read_only_fields = fields
 
 
-class SharedSummarySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = WeeklySummary
-        fields = ["week_start", "iso_year", "iso_week", "payload", "computed_at"]
+class SharedSummarySerializer(WeeklySummarySerializer):
+    """The client's own summary shape, minus `notified_at` (their notification state is theirs)."""
+
+    class Meta(WeeklySummarySerializer.Meta):
+        fields = [f for f in WeeklySummarySerializer.Meta.fields if f != "notified_at"]
         read_only_fields = fields
+
+
+class SharedTrendsSerializer(TrendsSerializer):
+    regulation = RegulationSerializer(allow_null=True, help_text="null: regulation logs are not shared.")
+
+
+class DigestCheckinsSerializer(serializers.Serializer):
+    new = serializers.IntegerField()
+    distance_to_secure_before = serializers.FloatField(allow_null=True)
+    distance_to_secure_since = serializers.FloatField(allow_null=True)
+    distance_to_secure_change = serializers.FloatField(allow_null=True, help_text="Negative: closer to secure.")
+
+
+class DigestRegulationSerializer(RegulationSerializer):
+    """The trends' regulation figures over the episodes since the session, every strategy included."""
+
+    safety_flags = serializers.ListField(child=serializers.DateTimeField(), help_text="When each flagged episode was.")
+
+
+class DigestSummariesSerializer(serializers.Serializer):
+    new_weeks = serializers.ListField(child=serializers.DateField())
+
+
+class DigestSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="The last marked session, or when the share began.")
+    last_session_at = serializers.DateTimeField(allow_null=True)
+    checkins = DigestCheckinsSerializer(allow_null=True, help_text="null: check-ins are not shared.")
+    regulation = DigestRegulationSerializer(allow_null=True, help_text="null: regulation logs are not shared.")
+    summaries = DigestSummariesSerializer(allow_null=True, help_text="null: summaries are not shared.")

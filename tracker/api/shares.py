@@ -11,10 +11,12 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from config.schema import ERROR_RESPONSES
 from tracker.api.shared_serializers import (
+    DigestSerializer,
     PersonSerializer,
     SharedCheckInSerializer,
     SharedRegulationLogSerializer,
     SharedSummarySerializer,
+    SharedTrendsSerializer,
 )
 from tracker.models import AccessLogEntry, Scope, ShareGrant, User
 from tracker.models.sharing import ALL_SCOPES, DEFAULT_SCOPES
@@ -230,8 +232,8 @@ PreviewSerializer = inline_serializer(
         "checkins": SharedCheckInSerializer(many=True, allow_null=True),
         "regulation_logs": SharedRegulationLogSerializer(many=True, allow_null=True),
         "summaries": SharedSummarySerializer(many=True, allow_null=True),
-        "trends": serializers.DictField(allow_null=True),
-        "digest": serializers.DictField(allow_null=True),
+        "trends": SharedTrendsSerializer(allow_null=True),
+        "digest": DigestSerializer(allow_null=True),
     },
 )
 
@@ -260,7 +262,7 @@ def preview_for_grant(grant: ShareGrant) -> dict:
         recent = shared_data.shared_summaries(grant=grant).order_by("-week_start")[:PREVIEW_ITEMS]
         body["summaries"] = SharedSummarySerializer(recent, many=True).data
     if grant.allows(Scope.CHECKINS) or grant.allows(Scope.REGULATION_LOGS) or grant.allows(Scope.SUMMARIES):
-        body["digest"] = shared_data.digest_for_grant(grant=grant)
+        body["digest"] = DigestSerializer(shared_data.digest_for_grant(grant=grant)).data
     return body
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.api import accounts, clients, shares
+from tracker.api import accounts, clients, shares, trends
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
@@ -8,6 +8,9 @@ urlpatterns = [
     path("auth/logout", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me", accounts.MeView.as_view(), name="me"),
+    path("trends/", trends.TrendsView.as_view(), name="trends"),
+    path("summaries/", trends.SummaryListView.as_view(), name="summary-list"),
+    path("summaries/<str:week>/", trends.SummaryDetailView.as_view(), name="summary-detail"),
     # Sharing: the client's side (and the therapist's accept).
     path("shares/", shares.GrantListView.as_view(), name="shares"),
     path("shares/invites", shares.InviteCreateView.as_view(), name="share-invites"),

@@ -121,10 +121,25 @@ def trajectory_svg(points: list[dict], *, cut: float = 4.0) -> SafeString:
     return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped
 
 
+def _segments(points: list[tuple[float, float | None]]) -> str:
+    """An SVG path through (x, y) points that breaks (a new "M") wherever y is missing."""
+    d, pen_down = [], False
+    for px, py in points:
+        if py is None:
+            pen_down = False
+            continue
+        d.append(f"{'L' if pen_down else 'M'}{_n(px)} {_n(py)}")
+        pen_down = True
+    return " ".join(d)
+
+
 def weekly_series_svg(weeks: list[dict]) -> SafeString:
-    """Weekly mean anxiety and avoidance (markers) with their EWMA (lines), on the 1-7 scale."""
+    """Weekly mean anxiety and avoidance (markers) with their EWMA (lines), on the 1-7 scale.
+
+    Weeks without check-ins have no marker and break the EWMA line, so a gap is visible as a gap."""
     title = "Weekly anxiety and avoidance with EWMA"
-    if not weeks:
+    filled = [w for w in weeks if w.get("anxiety") is not None]
+    if not filled:
         return _empty("weekly", title, "No weekly check-in data yet.")
     width, height = 640, 300
     left, right, top, bottom = 44, 16, 36, 48
@@ -134,14 +149,18 @@ def weekly_series_svg(weeks: list[dict]) -> SafeString:
     def x(i: int) -> float:
         return left + (i * step if len(weeks) > 1 else plot_w / 2)
 
-    def y(v: float) -> float:
-        return top + plot_h - (v - SCALE_MIN) / (SCALE_MAX - SCALE_MIN) * plot_h
+    def y(v: float | None) -> float | None:
+        return None if v is None else top + plot_h - (v - SCALE_MIN) / (SCALE_MAX - SCALE_MIN) * plot_h
 
-    last = weeks[-1]
+    last = filled[-1]
+    ewma = last.get("ewma") or {}
     desc = (
-        f"{len(weeks)} weeks from {weeks[0]['week_start']} to {last['week_start']}. Latest week: anxiety "
-        f"{_n(last['anxiety'])} (EWMA {_n(last['ewma']['anxiety'])}), avoidance {_n(last['avoidance'])} "
-        f"(EWMA {_n(last['ewma']['avoidance'])})."
+        f"{len(weeks)} weeks from {weeks[0]['week_start']} to {weeks[-1]['week_start']}, {len(filled)} with "
+        f"check-ins. Latest: week of {last['week_start']}, anxiety {_n(last['anxiety'])}"
+        + (f" (EWMA {_n(ewma['anxiety'])})" if ewma.get("anxiety") is not None else "")
+        + f", avoidance {_n(last['avoidance'])}"
+        + (f" (EWMA {_n(ewma['avoidance'])})" if ewma.get("avoidance") is not None else "")
+        + "."
     )
     _, head = _open("weekly", width, height, title, desc)
     parts = [head]
@@ -162,13 +181,18 @@ def weekly_series_svg(weeks: list[dict]) -> SafeString:
         ("avoidance", "Avoidance", AVOIDANCE_COLOUR, ' stroke-dasharray="7 4"'),
     ]
     for key, name, colour, dash in series:
-        if len(weeks) > 1:
-            d = "M" + " L".join(f"{_n(x(i))} {_n(y(w['ewma'][key]))}" for i, w in enumerate(weeks))
+        d = _segments([(x(i), y((w.get("ewma") or {}).get(key))) for i, w in enumerate(weeks)])
+        if "L" in d:
             parts.append(
                 f'<path class="ewma ewma-{key}" d="{d}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
             )
         for i, week in enumerate(weeks):
-            tip = f"{name}, week of {week['week_start']}: mean {_n(week[key])}, EWMA {_n(week['ewma'][key])}"
+            if week.get(key) is None:
+                continue
+            smoothed = (week.get("ewma") or {}).get(key)
+            tip = f"{name}, week of {week['week_start']}: mean {_n(week[key])}" + (
+                f", EWMA {_n(smoothed)}" if smoothed is not None else ""
+            )
             # Circles for anxiety, squares for avoidance: the shape tells them apart without colour.
             if key == "anxiety":
                 tag, geometry = "circle", f'cx="{_n(x(i))}" cy="{_n(y(week[key]))}" r="4"'

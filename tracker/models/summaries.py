@@ -6,7 +6,10 @@ class WeeklySummary(models.Model):
     """One user's statistics for one of their local ISO weeks, written by the scheduler tick.
 
     Re-running a week replaces the row with identical content. `notified_at` is the hook for the
-    notifications side: a summary with no `notified_at` has not been announced to the user yet."""
+    notifications side: a summary with no `notified_at` has not been announced to the user yet.
+    Written only by `tracker.services.summaries` (see its docstring): a new row has `notified_at`
+    NULL; a recompute leaves an unchanged row untouched and, when the content did change, updates
+    `payload` and `computed_at` but keeps `notified_at` (a back-fill is not news to announce)."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     week_start = models.DateField(help_text="The local Monday that starts the ISO week.")

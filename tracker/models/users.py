@@ -44,6 +44,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=django_timezone.now)
+    # When the user's current local week ends (UTC): the scheduler writes their weekly summary then.
+    # NULL = not scheduled yet (new user, or timezone just changed); the summary job fills it in.
+    next_summary_at = models.DateTimeField(null=True, blank=True, db_index=True)
 
     objects = UserManager()
 

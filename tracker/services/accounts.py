@@ -125,8 +125,15 @@ def user_update(*, user: User, **changes: str) -> User:
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")
+    fields = list(changes)
+    if "timezone" in changes and changes["timezone"] != user.timezone:
+        # Their week now ends at another instant; the summary job reschedules them on its next tick.
+        from tracker.services.summaries import reset_summary_schedule
+
+        reset_summary_schedule(user=user)
+        fields.append("next_summary_at")
     for name, value in changes.items():
         setattr(user, name, value)
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
-    user.save(update_fields=list(changes))
+    user.save(update_fields=fields)
     return user

@@ -46,7 +46,7 @@ def _drop_append_only_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tracker', '0003_weekly_summary'),
+        ('tracker', '0004_user_next_summary_at'),
     ]
 
     operations = [

@@ -1,0 +1,1 @@
+"""Reproducible benchmarks (not part of the test run): `python -m bench.<name>`."""

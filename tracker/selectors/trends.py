@@ -1,0 +1,136 @@
+"""Reads behind `GET /trends/`: one user's weekly aggregates and regulation episodes, in two queries.
+
+1. The check-ins of the user's whole history up to the end of the window, grouped in SQL by local
+   ISO week (Django's `Trunc(..., tzinfo=)`: `AT TIME ZONE` on PostgreSQL, zoneinfo inside SQLite's
+   `django_date_trunc`, so weeks are cut at the user's own midnight on both, DST included) and by
+   instrument (for the SD and r of the RCI). A year of history is ≤ 53 rows per instrument.
+2. The regulation logs inside the window (a JSON list of strategies and a median are not portable
+   SQL aggregates, and a window holds at most a few hundred episodes).
+
+The number of weeks requested only changes the window, never the number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, DateField, Sum
+from django.db.models.functions import Trunc
+from django.utils import timezone
+
+from tracker import trends
+from tracker.models import CheckIn, RegulationLog
+from tracker.vocabulary import STRATEGY_FAMILIES
+from tracker.weeks import WEEK, local_midnight_utc, local_week_start
+
+MAX_WEEKS = 104
+DEFAULT_WEEKS = 12
+
+
+def trend_config() -> trends.TrendConfig:
+    return trends.TrendConfig(quadrant_cut=float(getattr(settings, "QUADRANT_CUT", 4.0)))
+
+
+def adherence_for_user(*, user, window_start: date, window_end: date, checkins_done: int) -> dict:
+    """Adherence hook: check-ins done / check-ins the reminder schedule asked for.
+
+    There is no ReminderSchedule yet (the notifications issue adds it); until then this returns a null
+    value with the reason instead of a made-up denominator. Replace the body, keep the signature, and
+    keep it query-free or fold its read into the two queries of `trend_for_user`."""
+    return trends.adherence(done=checkins_done, asked=None, reason="no reminder schedule yet")
+
+
+def weekly_history(*, user, until: datetime) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
+    """Every local week with check-ins before `until`, oldest first, and the metadata of the
+    instruments used (one query)."""
+    zone = ZoneInfo(user.timezone)
+    rows = (
+        CheckIn.objects.filter(user=user, deleted_at__isnull=True, occurred_at__lt=until)
+        .annotate(week=Trunc("occurred_at", "week", output_field=DateField(), tzinfo=zone))
+        .values("week", "instrument__code", "instrument__version", "instrument__definition__metadata")
+        .annotate(
+            n=Count("id"),
+            anxiety_sum=Sum("anxiety"),
+            avoidance_sum=Sum("avoidance"),
+            distance_sum=Sum("distance_to_secure"),
+        )
+        .order_by("week")
+    )
+    return points_from_rows(rows)
+
+
+def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
+    """Combine (week, instrument) sums into one weighted weekly point per week."""
+    totals: dict[date, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    instruments: dict[date, dict[str, int]] = defaultdict(dict)
+    metadata: dict[str, dict | None] = {}
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
+        key = f"{row['instrument__code']}:{row['instrument__version']}"
+        metadata[key] = row["instrument__definition__metadata"]
+        total = totals[week]
+        total[0] += row["n"]
+        total[1] += row["anxiety_sum"]
+        total[2] += row["avoidance_sum"]
+        total[3] += row["distance_sum"]
+        instruments[week][key] = instruments[week].get(key, 0) + row["n"]
+    points = [
+        trends.WeeklyPoint(
+            week_start=week,
+            checkins=int(n),
+            anxiety=anxiety / n,
+            avoidance=avoidance / n,
+            distance_to_secure=distance / n,
+            instruments=instruments[week],
+        )
+        for week, (n, anxiety, avoidance, distance) in sorted(totals.items())
+    ]
+    return points, metadata
+
+
+def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
+    """The JSON-ready body of `GET /api/v1/trends/?weeks=N` (also used by the therapist dashboard).
+
+    The window is the last `weeks` local ISO weeks *including the current, unfinished one* (so a
+    check-in made today shows at once). At most two queries, whatever `weeks`."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"weeks must be between 1 and {MAX_WEEKS}")
+    now = now or timezone.now()
+    zone = ZoneInfo(user.timezone)
+    current = local_week_start(now, zone)
+    window = [current - WEEK * (weeks - 1 - i) for i in range(weeks)]
+    window_lo = local_midnight_utc(window[0], zone)
+    window_hi = local_midnight_utc(current + WEEK, zone)
+
+    history, metadata = weekly_history(user=user, until=window_hi)
+    episodes = [
+        trends.Episode(*row)
+        for row in RegulationLog.objects.filter(
+            user=user, deleted_at__isnull=True, occurred_at__gte=window_lo, occurred_at__lt=window_hi
+        ).values_list("intensity_before", "intensity_after", "strategies", "reached_out", "recovery_minutes")
+    ]
+    config = trend_config()
+    report = trends.trend_report(
+        history=history,
+        window=window,
+        episodes=episodes,
+        families=STRATEGY_FAMILIES,
+        instrument_metadata=metadata,
+        config=config,
+    )
+    done = sum(w["checkins"] for w in report["weeks"])
+    report["adherence"] = adherence_for_user(
+        user=user, window_start=window[0], window_end=current + WEEK, checkins_done=done
+    )
+    report["metadata"] = {
+        **trends.report_metadata(config),
+        "weeks_requested": weeks,
+        "timezone": user.timezone,
+        "window_start": window[0].isoformat(),
+        "window_end": (current + WEEK).isoformat(),
+        "current_week_included": True,
+        "generated_at": now.isoformat(),
+    }
+    return report
