@@ -197,7 +197,17 @@ REST_KNOX = {
 # Failed logins per email before the account is locked, and for how long.
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "900")
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/dashboard/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/dashboard/login/"
+
+# --- Sharing with therapists ---------------------------------------------------------------------
+SHARE_INVITE_TTL_HOURS = envint("SHARE_INVITE_TTL_HOURS", "72")
+# Wrong invite codes a therapist (and, separately, an IP address) may send per window before every
+# accept from them is refused with 429 for the rest of it. 30^10 codes make guessing hopeless at that rate.
+SHARE_ACCEPT_FAILURES_PER_THERAPIST = envint("SHARE_ACCEPT_FAILURES_PER_THERAPIST", "5")
+SHARE_ACCEPT_FAILURES_PER_IP = envint("SHARE_ACCEPT_FAILURES_PER_IP", "20")
+SHARE_ACCEPT_WINDOW_SECONDS = envint("SHARE_ACCEPT_WINDOW_SECONDS", "900")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -232,6 +242,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The trend direction appears in GET trends/ and in the therapist's client list: one enum.
+    "ENUM_NAME_OVERRIDES": {"DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"]},
 }
 
 # --- Check-ins, regulation logs, sync ---------------------------------------------------------------

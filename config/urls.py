@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("tracker.api.urls")),
     path("api/v1/", include("notifications.api.urls")),
+    path("dashboard/", include("tracker.dashboard.urls")),
     path("admin/", admin.site.urls),
 ]
 

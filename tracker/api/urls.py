@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.api import accounts, checkins, instruments, sync, trends
+from tracker.api import accounts, checkins, clients, instruments, shares, sync, trends
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
@@ -16,4 +16,24 @@ urlpatterns = [
     path("trends/", trends.TrendsView.as_view(), name="trends"),
     path("summaries/", trends.SummaryListView.as_view(), name="summary-list"),
     path("summaries/<str:week>/", trends.SummaryDetailView.as_view(), name="summary-detail"),
+    # Sharing: the client's side (and the therapist's accept).
+    path("shares/", shares.GrantListView.as_view(), name="shares"),
+    path("shares/invites", shares.InviteCreateView.as_view(), name="share-invites"),
+    path("shares/accept", shares.AcceptView.as_view(), name="share-accept"),
+    path("shares/<uuid:pk>", shares.GrantDetailView.as_view(), name="share-detail"),
+    path("shares/<uuid:pk>/access-log", shares.AccessLogView.as_view(), name="share-access-log"),
+    path("shares/<uuid:pk>/preview", shares.PreviewView.as_view(), name="share-preview"),
+    # The therapist's view of clients who share.
+    path("clients/", clients.ClientListView.as_view(), name="clients"),
+    path("clients/<uuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),
+    path("clients/<uuid:client_id>/checkins/", clients.ClientCheckInsView.as_view(), name="client-checkins"),
+    path(
+        "clients/<uuid:client_id>/regulation-logs/",
+        clients.ClientRegulationLogsView.as_view(),
+        name="client-regulation-logs",
+    ),
+    path("clients/<uuid:client_id>/trends/", clients.ClientTrendsView.as_view(), name="client-trends"),
+    path("clients/<uuid:client_id>/summaries/", clients.ClientSummariesView.as_view(), name="client-summaries"),
+    path("clients/<uuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
+    path("clients/<uuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
 ]

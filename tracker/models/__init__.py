@@ -1,5 +1,19 @@
 from tracker.models.entries import ChangeCounter, CheckIn, Instrument, RegulationLog
+from tracker.models.sharing import AccessLogEntry, Scope, ShareGrant, ShareInvite, TherapySession
 from tracker.models.summaries import WeeklySummary
 from tracker.models.users import DeviceToken, User
 
-__all__ = ["ChangeCounter", "CheckIn", "DeviceToken", "Instrument", "RegulationLog", "User", "WeeklySummary"]
+__all__ = [
+    "AccessLogEntry",
+    "ChangeCounter",
+    "CheckIn",
+    "DeviceToken",
+    "Instrument",
+    "RegulationLog",
+    "Scope",
+    "ShareGrant",
+    "ShareInvite",
+    "TherapySession",
+    "User",
+    "WeeklySummary",
+]

@@ -76,12 +76,13 @@ def _lock_key(email: str) -> str:
     return "login-locked:" + hashlib.sha256(email.encode()).hexdigest()
 
 
-def user_login(*, email: str, password: str, device_name: str = "") -> IssuedToken:
-    """Check credentials and issue a token for this device.
+def credentials_check(*, email: str, password: str) -> User:
+    """The user with these credentials, under the lockout shared by every way of logging in.
 
     Failures are counted per email (whether or not the account exists, so the lock reveals
     nothing); after LOGIN_FAILURE_LIMIT of them the email is locked for LOGIN_LOCKOUT_SECONDS,
-    and even the right password is refused until then."""
+    and even the right password is refused until then. The API login and the dashboard's session
+    login both come through here, so one cannot be used to get around the other's lock."""
     email = User.objects.normalize_email(email).lower()
     locked_until = cache.get(_lock_key(email))
     if locked_until is not None and locked_until > time.time():
@@ -99,6 +100,12 @@ def user_login(*, email: str, password: str, device_name: str = "") -> IssuedTok
         raise InvalidCredentials()
 
     cache.delete(_failure_key(email))
+    return user
+
+
+def user_login(*, email: str, password: str, device_name: str = "") -> IssuedToken:
+    """Check credentials (with lockout, see credentials_check) and issue a token for this device."""
+    user = credentials_check(email=email, password=password)
     return _issue_token(user=user, device_name=device_name)
 
 
