@@ -6,6 +6,8 @@ PostgreSQL, `REDIS_URL` to Redis as broker and cache, and `DJANGO_ENV=production
 production hardening (and refuses to start without a real `SECRET_KEY`).
 """
 
+import base64
+import hashlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -133,14 +135,16 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
 # Periodic jobs run by each scheduler tick, in order (dotted paths to `def job(*, now) -> int`).
 SCHEDULER_JOBS: list[str] = [
-    "tracker.services.summaries.summaries_due_job",  # first: the announcement job reads its rows
+    "tracker.services.regulation.safety_sweep_job",
+    "tracker.services.summaries.summaries_due_job",  # before the announcement job, which reads its rows
     "notifications.jobs.reminders_job",
     "notifications.jobs.weekly_summaries_job",
     "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
 ]
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
 
-# Trends and weekly summaries (DESIGN §5): the quadrant cut c on the 1-7 scale, users per summary
+# Scores, trends and weekly summaries (DESIGN §5): the quadrant cut c on the 1-7 scale (one value for
+# check-in scores, trends and the dashboard), users per summary
 # chunk, and how long after a user's local week ends its summary is computed (0 = at local midnight).
 QUADRANT_CUT = float(os.getenv("QUADRANT_CUT", "4"))
 WEEKLY_SUMMARY_CHUNK_SIZE = envint("WEEKLY_SUMMARY_CHUNK_SIZE", "1000")
@@ -246,15 +250,41 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"]},
 }
 
+# --- Encryption of free-text notes at rest (Fernet, with rotation) ---------------------------------
+# Comma-separated Fernet keys, NEWEST FIRST: new writes use the first, every listed key still
+# decrypts. Rotate by prepending a new key, running `manage.py rotate_note_keys`, then dropping the
+# old one. The embedded default derives a key from SECRET_KEY; production must set its own.
+FIELD_ENCRYPTION_KEYS = envlist("FIELD_ENCRYPTION_KEYS", "")
+if not FIELD_ENCRYPTION_KEYS:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "DJANGO_ENV=production needs FIELD_ENCRYPTION_KEYS (generate one with "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`)."
+        )
+    FIELD_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(b"securebase-note-key:" + SECRET_KEY.encode()).digest()).decode()
+    ]
+for _key in FIELD_ENCRYPTION_KEYS:
+    try:
+        _valid = len(base64.urlsafe_b64decode(_key.encode())) == 32
+    except ValueError:
+        _valid = False
+    if not _valid:
+        raise ImproperlyConfigured("Each FIELD_ENCRYPTION_KEYS entry must be a Fernet key (32 url-safe base64 bytes).")
+
 # --- Check-ins, regulation logs, sync ---------------------------------------------------------------
-# Cut on the 1-7 anxiety/avoidance scales that separates the quadrants (DESIGN §5).
-ATTACHMENT_QUADRANT_CUT = float(os.getenv("ATTACHMENT_QUADRANT_CUT", "4"))
 # Entries can be edited this long after the server first stored them (deletion is always possible).
 ENTRY_EDIT_WINDOW_HOURS = envint("ENTRY_EDIT_WINDOW_HOURS", "24")
 # How far ahead of the server clock an `occurred_at` may be (phone clocks drift) before it is refused.
 ENTRY_FUTURE_TOLERANCE_MINUTES = envint("ENTRY_FUTURE_TOLERANCE_MINUTES", "10")
 SYNC_BATCH_MAX_ITEMS = 500
 SYNC_PAGE_MAX = 500
+# A regulation log with intensity >= 9 and no recovery recorded this long after it happened is flagged.
+SAFETY_NO_RECOVERY_MINUTES = envint("SAFETY_NO_RECOVERY_MINUTES", "120")
+# Crisis resources by locale (JSON, see tracker/data/crisis_resources.json for the shape).
+CRISIS_RESOURCES_FILE = Path(
+    os.getenv("CRISIS_RESOURCES_FILE", BASE_DIR / "tracker" / "data" / "crisis_resources.json")
+)
 
 # --- I18N, time -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -192,7 +192,7 @@ def test_feed_page_query_count_does_not_grow_with_page_size(client_api, client_u
     for _ in range(40):
         make_checkin(client_user)
     for size in (5, 40):
-        with django_assert_max_num_queries(4):  # token, counter, one per entry type
+        with django_assert_max_num_queries(5):  # knox token (2), counter, one per entry type (2)
             response = client_api.get(SYNC, {"limit": size})
         assert len(response.json()["changes"]) == size
 
@@ -260,3 +260,41 @@ def test_concurrent_duplicate_creates_make_one_row():
         thread.join()
     assert sorted(statuses) == [200, 200, 200, 201]
     assert CheckIn.objects.filter(id=body["id"]).count() == 1
+
+
+def test_regulation_logs_share_the_feed_and_the_batch(client_api, client_user, django_assert_max_num_queries):
+    from tests.tracker.test_regulation_api import log_body
+
+    checkin = checkin_body()
+    log = log_body(safety=True)
+    items = [create_item(checkin), {"type": "regulation_log", "op": "create", "id": log["id"], "record": record(log)}]
+    results = client_api.post(SYNC, {"items": items}, format="json").json()["results"]
+    assert [(r["type"], r["status"]) for r in results] == [("checkin", "created"), ("regulation_log", "created")]
+
+    completed = {**record(log), "intensity_after": 2, "recovery_minutes": 30}
+    update = {"type": "regulation_log", "op": "update", "id": log["id"], "base_revision": 1, "record": completed}
+    assert client_api.post(SYNC, {"items": [update]}, format="json").json()["results"][0]["status"] == "updated"
+    bad = {
+        "type": "regulation_log",
+        "op": "create",
+        "id": str(uuid.uuid4()),
+        "record": {**record(log), "strategies": ["x"]},
+    }
+    result = client_api.post(SYNC, {"items": [bad]}, format="json").json()["results"][0]
+    assert result["status"] == "invalid" and "strategies.0" in result["error"]["fields"]
+
+    changes, _ = pull_all(client_api)
+    assert [(c["type"], c["id"]) for c in changes] == [("checkin", checkin["id"]), ("regulation_log", log["id"])]
+    assert changes[1]["record"]["recovery_minutes"] == 30 and changes[1]["record"]["safety_flag"] is True
+    assert changes[1]["revision"] == 2
+
+    # A mixed batch of 500 is still a fixed number of queries (one select and one insert per type).
+    mixed = []
+    for _ in range(250):
+        mixed.append(create_item(checkin_body()))
+        body = log_body()
+        mixed.append({"type": "regulation_log", "op": "create", "id": body["id"], "record": record(body)})
+    bulk = 1 if connection.vendor == "postgresql" else 2 * -(-250 // (999 // 25))
+    with django_assert_max_num_queries(11 + bulk):
+        results = client_api.post(SYNC, {"items": mixed}, format="json").json()["results"]
+    assert {r["status"] for r in results} == {"created"}

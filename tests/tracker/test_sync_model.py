@@ -1,4 +1,5 @@
-"""Model-based test of offline sync: two devices of one user make random creates, edits and deletes,
+"""Model-based test of offline sync: two devices of one user make random creates, edits and deletes
+of check-ins and regulation logs (one feed for both),
 upload them in batches that arrive out of order, lose responses (and are retried), pull the feed in
 pages of random size — and in the end both devices hold exactly the server's state.
 
@@ -22,8 +23,10 @@ from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_a
 from tests.conftest import api_for
 from tests.factories import UserFactory
 from tests.tracker.entry_factories import local_time
+from tracker import vocabularies
 from tracker.api.checkins import CheckInSerializer
-from tracker.models import CheckIn
+from tracker.api.regulation import RegulationLogSerializer
+from tracker.models import CheckIn, RegulationLog
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +56,50 @@ def checkin_server_state(user) -> dict:
     return {str(row.id): checkin_content(CheckInSerializer(row).data) for row in rows}
 
 
-ENTRY_TYPES = {"checkin": (checkin_record, checkin_content, checkin_server_state)}
+def regulation_record(draw) -> dict:
+    minutes_ago = draw(st.integers(1, 60 * 24 * 5))
+    before = draw(st.none() | st.integers(0, 10))
+    reached_out = draw(st.sampled_from([None, False, True]))
+    return {
+        "occurred_at": local_time(timezone.now() - timedelta(minutes=minutes_ago), draw(st.sampled_from([0, 330]))),
+        "trigger": draw(st.sampled_from(sorted(vocabularies.TRIGGERS))),
+        "trigger_target": draw(st.sampled_from(["", "partner", "friend"])),
+        "emotions": [
+            {"label": label, "intensity": draw(st.integers(0, 10))}
+            for label in draw(st.lists(st.sampled_from(sorted(vocabularies.EMOTIONS)), max_size=3, unique=True))
+        ],
+        "intensity_before": before,
+        "intensity_after": None if before is None else draw(st.none() | st.integers(0, 10)),
+        "strategies": draw(st.lists(st.sampled_from(sorted(vocabularies.STRATEGIES)), max_size=3, unique=True)),
+        "reached_out": reached_out,
+        "reached_out_helped": draw(st.none() | st.booleans()) if reached_out else None,
+        "recovery_minutes": draw(st.none() | st.integers(0, 600)),
+        "safety": draw(st.sampled_from([None, False])),
+        "note": draw(st.sampled_from(["", "b"])),
+    }
+
+
+def regulation_content(record: dict) -> tuple:
+    emotions = tuple(sorted((e["label"], e["intensity"]) for e in record["emotions"]))
+    simple = ("occurred_at", "trigger", "trigger_target", "intensity_before", "intensity_after", "reached_out")
+    rest = ("reached_out_helped", "recovery_minutes", "safety", "note")
+    return (
+        *(record[k] or "" if k == "trigger_target" else record[k] for k in simple),
+        emotions,
+        tuple(sorted(record["strategies"])),
+        *(record[k] for k in rest),
+    )
+
+
+def regulation_server_state(user) -> dict:
+    rows = RegulationLog.objects.filter(user=user, deleted_at__isnull=True)
+    return {str(row.id): regulation_content(RegulationLogSerializer(row).data) for row in rows}
+
+
+ENTRY_TYPES = {
+    "checkin": (checkin_record, checkin_content, checkin_server_state),
+    "regulation_log": (regulation_record, regulation_content, regulation_server_state),
+}
 
 
 class Device:
@@ -90,8 +136,7 @@ class Device:
         if change["op"] == "delete":
             self.store.pop(key, None)
         else:
-            record = {k: change["record"][k] for k in ("instrument", "occurred_at", "responses", "note")}
-            self.store[key] = {"revision": change["revision"], "record": record}
+            self.store[key] = {"revision": change["revision"], "record": change["record"]}
 
     def deliver(self, batch: list[dict]) -> None:
         response = self.api.post(SYNC, {"items": batch}, format="json")

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from config.errors import ApiError, _flatten_fields
 from config.schema import ERROR_RESPONSES
 from tracker.api.checkins import CheckInSerializer, checkin_write_from_record
+from tracker.api.regulation import RegulationLogSerializer, regulation_write_from_record
 from tracker.selectors.entries import CursorAhead, change_feed
 from tracker.selectors.instruments import InstrumentCatalog, instrument_catalog
 from tracker.services.entries import EntryWrite, WriteOutcome
@@ -31,6 +32,7 @@ class SyncAdapter:
 
 SYNC_ADAPTERS: dict[str, SyncAdapter] = {
     "checkin": SyncAdapter(CheckInSerializer, checkin_write_from_record),
+    "regulation_log": SyncAdapter(RegulationLogSerializer, regulation_write_from_record),
 }
 assert set(SYNC_ADAPTERS) == set(ENTRY_KINDS)
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.api import accounts, checkins, clients, instruments, shares, sync, trends
+from tracker.api import accounts, checkins, clients, instruments, regulation, shares, sync, trends
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
@@ -12,6 +12,9 @@ urlpatterns = [
     path("instruments/<str:code>/", instruments.InstrumentDetailView.as_view(), name="instrument-detail"),
     path("checkins/", checkins.CheckInListView.as_view(), name="checkin-list"),
     path("checkins/<uuid:pk>/", checkins.CheckInDetailView.as_view(), name="checkin-detail"),
+    path("regulation-logs/", regulation.RegulationLogListView.as_view(), name="regulation-log-list"),
+    path("regulation-logs/<uuid:pk>/", regulation.RegulationLogDetailView.as_view(), name="regulation-log-detail"),
+    path("vocabularies/", regulation.VocabulariesView.as_view(), name="vocabularies"),
     path("sync/", sync.SyncView.as_view(), name="sync"),
     path("trends/", trends.TrendsView.as_view(), name="trends"),
     path("summaries/", trends.SummaryListView.as_view(), name="summary-list"),

@@ -7,6 +7,8 @@ UTC with the client's local offset kept beside them, and deletions leave a tombs
 from django.conf import settings
 from django.db import models
 
+from tracker.fields import EncryptedTextField
+
 
 class Instrument(models.Model):
     """One version of a questionnaire, loaded from its JSON definition (tracker/instruments/)."""
@@ -35,7 +37,7 @@ class Entry(models.Model):
     occurred_at = models.DateTimeField()
     # The phone's UTC offset when the entry happened, so "that evening" survives travel.
     utc_offset_minutes = models.SmallIntegerField()
-    note = models.TextField(blank=True, default="")
+    note = EncryptedTextField(blank=True, default="", help_text="Free text; a Fernet token in the column.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
@@ -83,12 +85,42 @@ class RegulationLog(Entry):
     reached_out_helped = models.BooleanField(null=True, blank=True)
     recovery_minutes = models.PositiveIntegerField(null=True, blank=True)
     safety_flag = models.BooleanField(default=False)
+    # The user's answer to the optional safety question ("thoughts of harming yourself?").
+    safety_answer = models.BooleanField(null=True, blank=True)
+    # When the "intensity >= 9 and no recovery recorded for a while" rule marked this log (sticky).
+    safety_no_recovery_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["user", "occurred_at"], name="reglog_user_occurred")]
+        indexes = [
+            models.Index(fields=["user", "occurred_at"], name="reglog_user_occurred"),
+            # The scheduler's safety sweep: open high-intensity episodes not yet marked.
+            models.Index(
+                fields=["occurred_at"],
+                name="reglog_open_high_intensity",
+                condition=models.Q(
+                    intensity_before__gte=9,
+                    recovery_minutes__isnull=True,
+                    safety_no_recovery_at__isnull=True,
+                    deleted_at__isnull=True,
+                ),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["user", "change_seq"], name="reglog_user_change_seq_unique"),
             models.CheckConstraint(condition=models.Q(revision__gte=1), name="reglog_revision_positive"),
+            models.CheckConstraint(
+                condition=models.Q(intensity_before__isnull=True) | models.Q(intensity_before__lte=10),
+                name="reglog_intensity_before_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(intensity_after__isnull=True)
+                | models.Q(intensity_after__lte=10, intensity_before__isnull=False),
+                name="reglog_intensity_after_needs_before",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reached_out_helped__isnull=True) | models.Q(reached_out=True),
+                name="reglog_helped_needs_reached_out",
+            ),
         ]
 
 

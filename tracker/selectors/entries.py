@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from tracker.models import ChangeCounter, CheckIn
+from tracker.models import ChangeCounter, CheckIn, RegulationLog
 
 
 def checkin_list(*, user, since: datetime | None = None, until: datetime | None = None) -> QuerySet[CheckIn]:
@@ -27,6 +28,35 @@ def checkin_list(*, user, since: datetime | None = None, until: datetime | None 
 def checkin_get(*, user, checkin_id: UUID) -> CheckIn | None:
     """One live check-in of this user, or None (also for other users' ids and tombstones)."""
     return checkin_list(user=user).filter(id=checkin_id).first()
+
+
+def regulation_log_list(
+    *,
+    user,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    strategy: str | None = None,
+    trigger: str | None = None,
+) -> QuerySet[RegulationLog]:
+    """The user's live logs, `since` <= occurred_at < `until`, optionally using a strategy / with a trigger."""
+    logs = RegulationLog.objects.filter(user=user, deleted_at__isnull=True)
+    if since is not None:
+        logs = logs.filter(occurred_at__gte=since)
+    if until is not None:
+        logs = logs.filter(occurred_at__lt=until)
+    if trigger is not None:
+        logs = logs.filter(trigger=trigger)
+    if strategy is not None:
+        if connection.vendor == "postgresql":
+            logs = logs.filter(strategies__contains=[strategy])  # jsonb @>
+        else:
+            # SQLite has no JSON containment; codes are [a-z_] words, so the quoted code is exact.
+            logs = logs.filter(strategies__icontains=f'"{strategy}"')
+    return logs
+
+
+def regulation_log_get(*, user, log_id: UUID) -> RegulationLog | None:
+    return regulation_log_list(user=user).filter(id=log_id).first()
 
 
 def feed_kinds() -> list:

@@ -30,7 +30,7 @@ DEFAULT_WEEKS = 12
 
 
 def trend_config() -> trends.TrendConfig:
-    return trends.TrendConfig(quadrant_cut=float(getattr(settings, "QUADRANT_CUT", 4.0)))
+    return trends.TrendConfig(quadrant_cut=settings.QUADRANT_CUT)
 
 
 def adherence_for_user(*, user, window_start: date, window_end: date, checkins_done: int) -> dict:

@@ -81,7 +81,7 @@ def checkin_values(
     """Model field values for a check-in, scores included; ValidationError naming `responses` if unscorable."""
     key = catalog.scoring_key(instrument) if catalog else scoring.key_from_definition(instrument.definition)
     try:
-        scores = scoring.score(key, responses, cut=settings.ATTACHMENT_QUADRANT_CUT)
+        scores = scoring.score(key, responses, cut=settings.QUADRANT_CUT)
     except scoring.ScoringError as exc:
         raise serializers.ValidationError({exc.field: [str(exc)]}) from None
     return {

@@ -280,7 +280,7 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
     Constant number of statements whatever the number of targets (call it with one chunk)."""
     if not targets:
         return 0
-    cut = float(getattr(settings, "QUADRANT_CUT", 4.0))
+    cut = settings.QUADRANT_CUT
     ranges = _ranges_param(targets)
     checkins = aggregate_checkins(targets, ranges)
     episodes = regulation_episodes(targets, ranges)

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 
 from tracker.services.checkins import CheckInKind
 from tracker.services.entries import EntryKind, EntryWrite, WriteOutcome, entries_apply
+from tracker.services.regulation import RegulationLogKind
 
-ENTRY_KINDS: dict[str, type[EntryKind]] = {kind.name: kind for kind in (CheckInKind,)}
+ENTRY_KINDS: dict[str, type[EntryKind]] = {kind.name: kind for kind in (CheckInKind, RegulationLogKind)}
 
 _CURSOR_PREFIX = "v1:"
 
