@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from tracker import trends
-from tracker.vocabulary import STRATEGY_FAMILIES
+from tracker.vocabularies import STRATEGY_FAMILY
 
 RNG_SEED = 20261124
 
@@ -210,7 +210,7 @@ def test_regulation_statistics():
         e(None, None, ["worry", "made_up"], True, 50),
         e(5, None, [], None, 20),
     ]
-    result = trends.regulation_statistics(episodes, STRATEGY_FAMILIES)
+    result = trends.regulation_statistics(episodes, STRATEGY_FAMILY)
     assert result["episodes"] == 5
     assert result["mean_intensity_before"] == pytest.approx((8 + 6 + 7 + 5) / 4)
     assert result["mean_drop"] == pytest.approx((4 + 1 + 4) / 3)
@@ -230,7 +230,7 @@ def test_regulation_statistics():
 
 
 def test_regulation_statistics_of_nothing_is_null_not_zero():
-    result = trends.regulation_statistics([], STRATEGY_FAMILIES)
+    result = trends.regulation_statistics([], STRATEGY_FAMILY)
     assert result["episodes"] == 0
     assert result["mean_drop"] is None and result["median_recovery_minutes"] is None
     assert result["co_regulation_share"] is None
@@ -242,7 +242,7 @@ def test_trend_report_reliable_change_uses_first_two_and_last_two_weeks():
     history = _points([(6, 5), (6, 5), (5.5, 5), (4.5, 4.5), (4.0, 4.5), (4.0, 4.5)])
     window = [history[0].week_start + timedelta(weeks=i) for i in range(6)]
     report = trends.trend_report(
-        history=history, window=window, episodes=[], families=STRATEGY_FAMILIES, instrument_metadata=meta
+        history=history, window=window, episodes=[], families=STRATEGY_FAMILY, instrument_metadata=meta
     )
     anxiety = report["statistics"]["reliable_change"]["anxiety"]
     assert anxiety["baseline"] == 6.0 and anxiety["now"] == 4.0
@@ -252,7 +252,7 @@ def test_trend_report_reliable_change_uses_first_two_and_last_two_weeks():
     assert report["statistics"]["slope"]["n"] == 6
 
     short = trends.trend_report(
-        history=history[:3], window=window, episodes=[], families=STRATEGY_FAMILIES, instrument_metadata=meta
+        history=history[:3], window=window, episodes=[], families=STRATEGY_FAMILY, instrument_metadata=meta
     )
     assert short["statistics"]["reliable_change"]["anxiety"]["rc"] is None
     assert short["statistics"]["mann_kendall"]["method"] == "descriptive"

@@ -1,28 +1,20 @@
 """Read-only shapes of a client's data as a therapist sees it (scope-cut).
 
-Check-ins and regulation logs: interim minimal serializers over the entry models until the
-check-ins / regulation-logs issue's serializers are merged (then these subclass theirs and only add
-the note redaction). Summaries and trends reuse the trends issue's serializers."""
+Check-ins and regulation logs subclass the client's own serializers and only add the note
+redaction; summaries and trends reuse the trends serializers, so both sides see one shape."""
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tracker.api.checkins import CheckInSerializer
+from tracker.api.regulation import RegulationLogSerializer
 from tracker.api.trends import RegulationSerializer, TrendsSerializer, WeeklySummarySerializer
-from tracker.models import CheckIn, RegulationLog, Scope
+from tracker.models import Scope
 
 
 class PersonSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     display_name = serializers.CharField()
-
-
-class ScoresSerializer(serializers.Serializer):
-    anxiety = serializers.FloatField()
-    avoidance = serializers.FloatField()
-    self_model = serializers.FloatField()
-    other_model = serializers.FloatField()
-    quadrant = serializers.CharField()
-    distance_to_secure = serializers.FloatField()
 
 
 class RedactedNoteMixin(serializers.Serializer):
@@ -38,61 +30,18 @@ class RedactedNoteMixin(serializers.Serializer):
         return obj.note
 
 
-class SharedCheckInSerializer(RedactedNoteMixin, serializers.ModelSerializer):
-    instrument = serializers.CharField(source="instrument.code")
-    instrument_version = serializers.IntegerField(source="instrument.version")
-    scores = serializers.SerializerMethodField()
+class SharedCheckInSerializer(RedactedNoteMixin, CheckInSerializer):
+    """The client's own check-in shape, with the note redacted unless `notes` is granted."""
 
-    class Meta:
-        model = CheckIn
-        fields = [
-            "id",
-            "instrument",
-            "instrument_version",
-            "occurred_at",
-            "utc_offset_minutes",
-            "responses",
-            "scores",
-            "note",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
-
-    @extend_schema_field(ScoresSerializer)
-    def get_scores(self, obj):
-        return {
-            "anxiety": obj.anxiety,
-            "avoidance": obj.avoidance,
-            "self_model": obj.self_model,
-            "other_model": obj.other_model,
-            "quadrant": obj.quadrant,
-            "distance_to_secure": obj.distance_to_secure,
-        }
+    class Meta(CheckInSerializer.Meta):
+        pass
 
 
-class SharedRegulationLogSerializer(RedactedNoteMixin, serializers.ModelSerializer):
-    class Meta:
-        model = RegulationLog
-        fields = [
-            "id",
-            "occurred_at",
-            "utc_offset_minutes",
-            "trigger",
-            "trigger_target",
-            "emotions",
-            "intensity_before",
-            "intensity_after",
-            "strategies",
-            "reached_out",
-            "reached_out_helped",
-            "recovery_minutes",
-            "safety_flag",
-            "note",
-            "created_at",
-            "updated_at",
-        ]
-        read_only_fields = fields
+class SharedRegulationLogSerializer(RedactedNoteMixin, RegulationLogSerializer):
+    """The client's own regulation-log shape, with the note redacted unless `notes` is granted."""
+
+    class Meta(RegulationLogSerializer.Meta):
+        pass
 
 
 class SharedSummarySerializer(WeeklySummarySerializer):

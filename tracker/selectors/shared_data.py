@@ -14,20 +14,21 @@ from django.utils import timezone
 
 from tracker import trends
 from tracker.models import CheckIn, Instrument, RegulationLog, Scope, ShareGrant, WeeklySummary
+from tracker.selectors.entries import checkin_list, regulation_log_list
 from tracker.selectors.sharing import last_session_at
 from tracker.selectors.trends import DEFAULT_WEEKS, points_from_rows, trend_config, trend_for_user
-from tracker.vocabulary import STRATEGY_FAMILIES
+from tracker.vocabularies import STRATEGY_FAMILY
 from tracker.weeks import WEEK, local_week_start
 
 DIGEST_BASELINE_DAYS = 14
 
 
 def shared_checkins(*, grant: ShareGrant) -> QuerySet[CheckIn]:
-    return CheckIn.objects.filter(user_id=grant.client_id, deleted_at__isnull=True).select_related("instrument")
+    return checkin_list(user=grant.client_id)
 
 
 def shared_regulation_logs(*, grant: ShareGrant) -> QuerySet[RegulationLog]:
-    return RegulationLog.objects.filter(user_id=grant.client_id, deleted_at__isnull=True)
+    return regulation_log_list(user=grant.client_id)
 
 
 def shared_summaries(*, grant: ShareGrant) -> QuerySet[WeeklySummary]:
@@ -103,7 +104,7 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
             history=[p for p in history if p.week_start <= current],
             window=window,
             episodes=(),
-            families=STRATEGY_FAMILIES,
+            families=STRATEGY_FAMILY,
             instrument_metadata=metadata,
             config=config,
         )
@@ -160,7 +161,7 @@ def digest_for_grant(*, grant: ShareGrant, now: datetime | None = None) -> dict:
         )
         # Every strategy used since the session counts here (min 1), not only the trend's >= 3.
         regulation = trends.regulation_statistics(
-            [trends.Episode(*row[2:]) for row in logs], STRATEGY_FAMILIES, min_strategy_episodes=1
+            [trends.Episode(*row[2:]) for row in logs], STRATEGY_FAMILY, min_strategy_episodes=1
         )
         regulation["safety_flags"] = [occurred_at for occurred_at, flagged, *_ in logs if flagged]
         digest["regulation"] = regulation

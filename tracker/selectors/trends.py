@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from tracker import trends
 from tracker.models import CheckIn, RegulationLog
-from tracker.vocabulary import STRATEGY_FAMILIES
+from tracker.vocabularies import STRATEGY_FAMILY
 from tracker.weeks import WEEK, local_midnight_utc, local_week_start
 
 MAX_WEEKS = 104
@@ -116,7 +116,7 @@ def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = N
         history=history,
         window=window,
         episodes=episodes,
-        families=STRATEGY_FAMILIES,
+        families=STRATEGY_FAMILY,
         instrument_metadata=metadata,
         config=config,
     )

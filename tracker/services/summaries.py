@@ -46,7 +46,7 @@ from django.db import connection, transaction
 
 from tracker import trends
 from tracker.models import User
-from tracker.vocabulary import STRATEGY_FAMILIES
+from tracker.vocabularies import STRATEGY_FAMILY
 from tracker.weeks import WEEK, iso_week_label, local_midnight_utc, local_week_bounds, local_week_start, week_start_of
 
 PAYLOAD_SCHEMA = 1
@@ -216,7 +216,7 @@ def summary_payload(
         "schema": PAYLOAD_SCHEMA,
         **core,
         "quadrant_cut": cut,
-        "regulation": regulation or trends.regulation_statistics(episodes, STRATEGY_FAMILIES),
+        "regulation": regulation or trends.regulation_statistics(episodes, STRATEGY_FAMILY),
     }
 
 
@@ -284,7 +284,7 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
     ranges = _ranges_param(targets)
     checkins = aggregate_checkins(targets, ranges)
     episodes = regulation_episodes(targets, ranges)
-    no_episodes = trends.regulation_statistics((), STRATEGY_FAMILIES)  # most weeks: computed once
+    no_episodes = trends.regulation_statistics((), STRATEGY_FAMILY)  # most weeks: computed once
     rows, empty = [], []
     for target in targets:
         key = (target.user_id, target.week_start)
