@@ -1,35 +1,49 @@
+"""Demo accounts for `make run`: a client with ten weeks of history who shares with a verified
+therapist, so the API, the trends and the dashboard have something to show on a fresh machine."""
+
+import random
+import uuid
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from tracker.models import User
+from tracker.models import CheckIn, ShareGrant, User
+from tracker.selectors.instruments import instrument_get
+from tracker.services.checkins import checkin_create
+from tracker.services.regulation import regulation_log_create
+from tracker.services.sharing import invite_accept, invite_create
+from tracker.services.summaries import recompute_summaries
 
 DEMO_USERS = [
-    {
-        "email": "client@demo.securebase.local",
-        "password": "demo-client-pass-1",
-        "role": "client",
-        "display_name": "Demo Client",
-        "timezone": "Europe/Berlin",
-    },
-    {
-        "email": "therapist@demo.securebase.local",
-        "password": "demo-therapist-pass-1",
-        "role": "therapist",
-        "display_name": "Demo Therapist",
-        "timezone": "Europe/Berlin",
-        "is_verified": True,
-    },
-]
+    {"email": "client@demo.securebase.local", "password": "demo-client-pass-1", "role": "client",
+     "display_name": "Demo Client", "timezone": "Europe/Berlin"},
+    {"email": "therapist@demo.securebase.local", "password": "demo-therapist-pass-1", "role": "therapist",
+     "display_name": "Demo Therapist", "timezone": "Europe/Berlin", "is_verified": True},
+]  # fmt: skip
+HISTORY_WEEKS = 10
+
+
+def _answers(week: int, rng: random.Random) -> list[dict]:
+    """Working model check-in answers that drift from preoccupied toward secure over the weeks."""
+    worry = max(1, min(7, round(6 - week * 0.35 + rng.uniform(-0.8, 0.8))))
+    closeness_ok = max(1, min(7, round(3 + week * 0.25 + rng.uniform(-0.8, 0.8))))
+    # Items 1-4 anxiety (2 and 4 reverse-keyed), 5-8 avoidance (6 and 8 reverse-keyed).
+    values = {1: worry, 2: 8 - worry, 3: worry, 4: 8 - worry, 5: 8 - closeness_ok, 6: closeness_ok,
+              7: 8 - closeness_ok, 8: closeness_ok}  # fmt: skip
+    return [{"item": item, "value": value} for item, value in values.items()]
 
 
 class Command(BaseCommand):
-    help = "Create (or reset the passwords of) a demo client and a verified demo therapist. Never in production."
+    help = "Create (or reset) a demo client with history and a verified demo therapist. Never in production."
 
     @transaction.atomic
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo accounts with known passwords are never created in production.")
+        users = {}
         for spec in DEMO_USERS:
             spec = dict(spec)
             password = spec.pop("password")
@@ -37,4 +51,35 @@ class Command(BaseCommand):
             user, _ = User.objects.update_or_create(email=email, defaults=spec)
             user.set_password(password)
             user.save(update_fields=["password"])
+            users[user.role] = user
             self.stdout.write(f"demo {user.role}: {email} / {password}")
+        client, therapist = users["client"], users["therapist"]
+        if not CheckIn.objects.filter(user=client).exists():
+            self._history(client)
+        if not ShareGrant.objects.filter(client=client, therapist=therapist).exists():
+            invite = invite_create(client=client, scopes=["checkins", "regulation_logs", "summaries"])
+            invite_accept(therapist=therapist, code=invite.code, ip="127.0.0.1")
+            self.stdout.write("demo client shares check-ins, regulation logs and summaries with the demo therapist")
+
+    def _history(self, client: User) -> None:
+        rng = random.Random(7)  # the same demo every time
+        now = timezone.now()
+        instrument = instrument_get(code="wmc")
+        for week in range(HISTORY_WEEKS):
+            for day in (1, 4):
+                occurred_at = now - timedelta(weeks=HISTORY_WEEKS - week, days=-day, hours=rng.randint(0, 6))
+                if occurred_at >= now:
+                    continue
+                checkin_create(user=client, id=uuid.uuid4(), instrument=instrument, occurred_at=occurred_at,
+                               utc_offset_minutes=60, responses=_answers(week, rng))  # fmt: skip
+            before = rng.randint(6, 9)
+            strategies = rng.choice([["breathing"], ["support_seeking"], ["rumination"], ["reappraisal", "movement"]])
+            regulation_log_create(
+                user=client, id=uuid.uuid4(), occurred_at=now - timedelta(weeks=HISTORY_WEEKS - week, days=-2),
+                utc_offset_minutes=60, trigger=rng.choice(["conflict", "separation", "uncertainty"]),
+                trigger_target="partner", emotions=[{"label": "anxiety", "intensity": before}],
+                intensity_before=before, intensity_after=max(0, before - rng.randint(1, 5)), strategies=strategies,
+                reached_out="support_seeking" in strategies, recovery_minutes=rng.randint(10, 90),
+            )  # fmt: skip
+        recompute_summaries(start=(now - timedelta(weeks=HISTORY_WEEKS + 1)).date(), end=now.date(), now=now)
+        self.stdout.write(f"demo client: {HISTORY_WEEKS} weeks of check-ins, regulation logs and weekly summaries")
