@@ -126,7 +126,7 @@ def test_the_body_has_every_section_with_methods_and_thresholds():
     assert regulation["episodes"] == 4 and regulation["mean_drop"] == 3.0
     assert regulation["co_regulation_share"] == 0.5 and regulation["median_recovery_minutes"] == 25
     assert regulation["strategies"][0]["strategy"] == "breathing"
-    assert body["adherence"] == {"value": None, "done": 8, "asked": None, "reason": "no reminder schedule yet"}
+    assert body["adherence"] == {"value": None, "done": 8, "asked": 0, "reason": "no check-ins were asked for"}
     assert body["metadata"]["ewma_lambda"] == 0.3 and body["metadata"]["quadrant_cut"] == 4.0
     # EWMA of the first two weeks by hand: 6, then 0.3 * 5.8 + 0.7 * 6 = 5.94
     assert body["weeks"][0]["week_start"] < "2026-01-05"
@@ -181,3 +181,35 @@ def test_trends_needs_a_token(anon_api):
 
 def test_default_is_twelve_weeks(client_api):
     assert len(client_api.get("/api/v1/trends/").json()["weeks"]) == 12
+
+
+def test_adherence_is_checkins_done_over_the_nudge_slots_of_the_window(django_assert_max_num_queries):
+    from notifications.models import Delivery
+
+    user = UserFactory(timezone="UTC")
+    now = utc(2026, 3, 4, 12)  # a Wednesday; the 2-week window starts Monday 2026-02-23
+    checkin(user, utc(2026, 2, 24, 9), 5, 5)
+    checkin(user, utc(2026, 3, 2, 9), 4, 4)
+    checkin(user, utc(2026, 2, 10, 9), 6, 6)  # before the window: not "done" in it
+    slots = [
+        (utc(2026, 2, 23, 9), "sent", ""),
+        (utc(2026, 2, 25, 9), "skipped", "done"),  # asked, and already done
+        (utc(2026, 2, 27, 9), "skipped", "backoff"),  # asked, not nudged
+        (utc(2026, 3, 1, 9), "sent", ""),
+        (utc(2026, 3, 2, 9), "skipped", "paused"),  # paused: nothing was asked
+        (utc(2026, 2, 20, 9), "sent", ""),  # before the window
+    ]
+    for slot, status, reason in slots:
+        Delivery.objects.create(user=user, kind="nudge", slot=slot, status=status, skip_reason=reason, created_at=slot)
+    Delivery.objects.create(user=UserFactory(), kind="nudge", slot=utc(2026, 3, 1, 9), status="sent", created_at=now)
+    Delivery.objects.create(user=user, kind="weekly_summary", slot=utc(2026, 2, 23), status="sent", created_at=now)
+
+    with django_assert_max_num_queries(2):
+        body = trend_for_user(user=user, weeks=2, now=now)
+    assert body["adherence"] == {"value": 0.5, "done": 2, "asked": 4, "reason": None}
+
+
+def test_adherence_without_any_checkins_says_so():
+    user = UserFactory(timezone="UTC")
+    body = trend_for_user(user=user, weeks=2, now=utc(2026, 3, 4, 12))
+    assert body["adherence"] == {"value": None, "done": 0, "asked": None, "reason": "no check-ins yet"}

@@ -3,7 +3,8 @@
 1. The check-ins of the user's whole history up to the end of the window, grouped in SQL by local
    ISO week (Django's `Trunc(..., tzinfo=)`: `AT TIME ZONE` on PostgreSQL, zoneinfo inside SQLite's
    `django_date_trunc`, so weeks are cut at the user's own midnight on both, DST included) and by
-   instrument (for the SD and r of the RCI). A year of history is ≤ 53 rows per instrument.
+   instrument (for the SD and r of the RCI). A year of history is ≤ 53 rows per instrument. A scalar
+   subquery on it counts the nudge slots in the window, for adherence.
 2. The regulation logs inside the window (a JSON list of strategies and a median are not portable
    SQL aggregates, and a window holds at most a few hundred episodes).
 
@@ -16,10 +17,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, Sum
-from django.db.models.functions import Trunc
+from django.db.models import Count, DateField, IntegerField, Subquery, Sum
+from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
+from notifications.models import Delivery
 from tracker import trends
 from tracker.models import CheckIn, RegulationLog
 from tracker.vocabularies import STRATEGY_FAMILY
@@ -33,18 +35,37 @@ def trend_config() -> trends.TrendConfig:
     return trends.TrendConfig(quadrant_cut=settings.QUADRANT_CUT)
 
 
-def adherence_for_user(*, user, window_start: date, window_end: date, checkins_done: int) -> dict:
-    """Adherence hook: check-ins done / check-ins the reminder schedule asked for.
+def nudges_asked_subquery(*, user, start: datetime, end: datetime) -> Subquery:
+    """How many check-ins the reminder schedule asked for in [start, end): its nudge slots in the
+    delivery ledger, sent or skipped, except while the user had paused nudges (then nothing was asked).
 
-    There is no ReminderSchedule yet (the notifications issue adds it); until then this returns a null
-    value with the reason instead of a made-up denominator. Replace the body, keep the signature, and
-    keep it query-free or fold its read into the two queries of `trend_for_user`."""
-    return trends.adherence(done=checkins_done, asked=None, reason="no reminder schedule yet")
+    A scalar subquery, so it rides along in the weekly-history query instead of costing a third one."""
+    slots = (
+        Delivery.objects.filter(user=user, kind=Delivery.Kind.NUDGE, slot__gte=start, slot__lt=end)
+        .exclude(skip_reason=Delivery.SkipReason.PAUSED)
+        .order_by()
+        .values("user")
+        .annotate(slots=Count("id"))
+        .values("slots")
+    )
+    return Subquery(slots, output_field=IntegerField())
 
 
-def weekly_history(*, user, until: datetime) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
-    """Every local week with check-ins before `until`, oldest first, and the metadata of the
-    instruments used (one query)."""
+def adherence_for_user(*, checkins_done: int, nudges_asked: int | None) -> dict:
+    """Check-ins done in the window / check-ins the reminder schedule asked for in it.
+
+    `nudges_asked` is None when the user has no check-ins at all (the count rides on the check-in
+    query, which then returns no rows); that is reported as such rather than guessed."""
+    if nudges_asked is None:
+        return trends.adherence(done=checkins_done, asked=None, reason="no check-ins yet")
+    return trends.adherence(done=checkins_done, asked=nudges_asked)
+
+
+def weekly_history(
+    *, user, until: datetime, asked_since: datetime | None = None
+) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None], int | None]:
+    """Every local week with check-ins before `until`, oldest first, the metadata of the
+    instruments used and, with `asked_since`, the nudge slots in [asked_since, until) (one query)."""
     zone = ZoneInfo(user.timezone)
     rows = (
         CheckIn.objects.filter(user=user, deleted_at__isnull=True, occurred_at__lt=until)
@@ -58,7 +79,11 @@ def weekly_history(*, user, until: datetime) -> tuple[list[trends.WeeklyPoint], 
         )
         .order_by("week")
     )
-    return points_from_rows(rows)
+    if asked_since is not None:
+        rows = rows.annotate(nudges_asked=Coalesce(nudges_asked_subquery(user=user, start=asked_since, end=until), 0))
+    rows = list(rows)
+    nudges_asked = rows[0]["nudges_asked"] if rows and asked_since is not None else None
+    return (*points_from_rows(rows), nudges_asked)
 
 
 def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
@@ -104,7 +129,7 @@ def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = N
     window_lo = local_midnight_utc(window[0], zone)
     window_hi = local_midnight_utc(current + WEEK, zone)
 
-    history, metadata = weekly_history(user=user, until=window_hi)
+    history, metadata, nudges_asked = weekly_history(user=user, until=window_hi, asked_since=window_lo)
     episodes = [
         trends.Episode(*row)
         for row in RegulationLog.objects.filter(
@@ -121,9 +146,7 @@ def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = N
         config=config,
     )
     done = sum(w["checkins"] for w in report["weeks"])
-    report["adherence"] = adherence_for_user(
-        user=user, window_start=window[0], window_end=current + WEEK, checkins_done=done
-    )
+    report["adherence"] = adherence_for_user(checkins_done=done, nudges_asked=nudges_asked)
     report["metadata"] = {
         **trends.report_metadata(config),
         "weeks_requested": weeks,
