@@ -226,6 +226,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.getenv("THROTTLE_AUTH", "20/min"),
         "user": os.getenv("THROTTLE_USER", "600/min"),
+        # GET me/export reads every row of the user: a few a day is all anyone needs.
+        "data_export": os.getenv("THROTTLE_DATA_EXPORT", "10/hour"),
     },
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
     "PAGE_SIZE": 50,

@@ -52,7 +52,7 @@ def test_unknown_api_url_is_a_json_404(client_api):
 
 
 def test_wrong_method_is_405_in_the_error_shape(client_api):
-    assert_error(client_api.delete("/api/v1/me"), 405, "method_not_allowed")
+    assert_error(client_api.put("/api/v1/me"), 405, "method_not_allowed")
 
 
 def test_cursor_pagination_caps_page_size_and_links_to_the_next_page():

@@ -12,6 +12,7 @@ from config.errors import ApiError
 from config.schema import ERROR_RESPONSES
 from tracker.models import User
 from tracker.services import accounts
+from tracker.services.erasure import user_erase
 from tracker.timezones import available_timezones
 
 
@@ -60,6 +61,12 @@ class MeUpdateSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     timezone = TimezoneField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
+
+
+class MeDeleteSerializer(serializers.Serializer):
+    password = serializers.CharField(
+        max_length=128, write_only=True, trim_whitespace=False, help_text="The current password of the account."
+    )
 
 
 def _token_response(issued: accounts.IssuedToken, status_code: int) -> Response:
@@ -149,3 +156,22 @@ class MeView(APIView):
         data.is_valid(raise_exception=True)
         user = accounts.user_update(user=request.user, **data.validated_data)
         return Response(UserSerializer(user).data)
+
+    @extend_schema(
+        request=MeDeleteSerializer,
+        responses={204: None, **ERROR_RESPONSES(400, 401, 413, 429)},
+        summary="Erase this account and all its data",
+        description=(
+            "Needs the current password (a token alone cannot erase an account). Deletes the profile, "
+            "every check-in, log, summary, reminder, device, inbox item and share (on both sides) and "
+            "revokes every token. Wrong passwords count toward the login lockout (429 with Retry-After)."
+        ),
+    )
+    def delete(self, request):
+        data = MeDeleteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            user_erase(user=request.user, password=data.validated_data["password"])
+        except accounts.LoginLocked as exc:
+            raise _locked(exc) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tracker.api import accounts, checkins, clients, instruments, regulation, shares, sync, trends
+from tracker.api import accounts, checkins, clients, export, instruments, regulation, shares, sync, trends
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
@@ -8,6 +8,7 @@ urlpatterns = [
     path("auth/logout", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me", accounts.MeView.as_view(), name="me"),
+    path("me/export", export.MeExportView.as_view(), name="me-export"),
     path("instruments/", instruments.InstrumentListView.as_view(), name="instrument-list"),
     path("instruments/<str:code>/", instruments.InstrumentDetailView.as_view(), name="instrument-detail"),
     path("checkins/", checkins.CheckInListView.as_view(), name="checkin-list"),

@@ -1,0 +1,112 @@
+"""Everything the server holds about one user, for `GET /me/export` (the right of access).
+
+One query per kind of record, each with the joins its serializer needs, so the export of a user
+with ten years of check-ins costs the same number of queries as that of a new user (tests check it
+at two sizes). Rows are read in full into memory: one user's data is small next to a server, and an
+export is rate-limited.
+
+What is included and why:
+- live records only: tombstones (`deleted_at` set) are what the user deleted; the document says so
+  with `deleted_records_excluded`.
+- both sides of sharing: grants the user gave (as a client) and holds (as a therapist), the access
+  log rows where they are the client (who read their data) or the therapist (what they read), the
+  therapy sessions either side marked, and the invites the client created (never the code: only its
+  hash is stored).
+- push devices with a masked token (a full token lets anyone with it push to the phone), and the
+  login tokens per device (names and dates; the server keeps only digests anyway).
+- the delivery ledger (which nudges and summary notices were sent or skipped), since it is a record
+  of the user's behaviour too. Transport internals (dispatch claims, retry attempts) are not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from django.utils import timezone
+
+from notifications.models import Delivery, Device, InboxItem, ReminderSchedule
+from tracker.models import (
+    AccessLogEntry,
+    CheckIn,
+    DeviceToken,
+    RegulationLog,
+    ShareGrant,
+    ShareInvite,
+    TherapySession,
+    User,
+    WeeklySummary,
+)
+
+EXPORT_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class UserExport:
+    format_version: int
+    exported_at: datetime
+    user: User
+    checkins: list[CheckIn]
+    regulation_logs: list[RegulationLog]
+    weekly_summaries: list[WeeklySummary]
+    reminder_schedule: ReminderSchedule | None
+    devices: list[Device]
+    login_tokens: list[DeviceToken]
+    inbox: list[InboxItem]
+    deliveries: list[Delivery]
+    shares_given: list[ShareGrant]
+    shares_held: list[ShareGrant]
+    share_invites: list[ShareInvite]
+    access_log: list[AccessLogEntry]
+    therapy_sessions: list[TherapySession]
+    deleted_records_excluded: bool = True
+
+
+def mask_push_token(token: str) -> str:
+    """Enough of a push token to recognise a device in the export, not enough to push to it."""
+    visible = 6 if len(token) >= 24 else 0
+    return "…" + token[-visible:] if visible else "…"
+
+
+def user_export(*, user: User, now: datetime | None = None) -> UserExport:
+    """The user's data as model instances, in a fixed number of queries (one per kind of record)."""
+    schedule = ReminderSchedule.objects.filter(user=user).first()
+    if schedule is not None:
+        schedule.user = user  # the serializer reads the profile timezone: no extra query
+    return UserExport(
+        format_version=EXPORT_FORMAT_VERSION,
+        exported_at=now or timezone.now(),
+        user=user,
+        checkins=list(
+            CheckIn.objects.filter(user=user, deleted_at__isnull=True)
+            .select_related("instrument")
+            .order_by("occurred_at", "id")
+        ),
+        regulation_logs=list(
+            RegulationLog.objects.filter(user=user, deleted_at__isnull=True).order_by("occurred_at", "id")
+        ),
+        weekly_summaries=list(WeeklySummary.objects.filter(user=user).order_by("week_start")),
+        reminder_schedule=schedule,
+        devices=list(Device.objects.filter(user=user).order_by("created_at", "id")),
+        login_tokens=list(DeviceToken.objects.filter(user=user).order_by("created")),
+        inbox=list(InboxItem.objects.filter(user=user).order_by("created_at", "id")),
+        deliveries=list(Delivery.objects.filter(user=user).order_by("slot", "id")),
+        shares_given=list(
+            ShareGrant.objects.filter(client=user).select_related("therapist").order_by("created_at", "id")
+        ),
+        shares_held=list(
+            ShareGrant.objects.filter(therapist=user).select_related("client").order_by("created_at", "id")
+        ),
+        share_invites=list(ShareInvite.objects.filter(client=user).order_by("created_at", "id")),
+        access_log=list(
+            AccessLogEntry.objects.filter(Q(client=user) | Q(therapist=user))
+            .select_related("client", "therapist")
+            .order_by("accessed_at", "id")
+        ),
+        therapy_sessions=list(
+            TherapySession.objects.filter(Q(client=user) | Q(therapist=user))
+            .select_related("client", "therapist")
+            .order_by("occurred_at", "id")
+        ),
+    )
