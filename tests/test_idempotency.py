@@ -265,3 +265,13 @@ def test_concurrent_duplicates_wait_for_the_first_and_replay_it(monkeypatch):
     assert sum(a.get("Idempotent-Replayed") == "true" for a in answers) == 3
     assert len({a.json()["code"] for a in answers}) == 1
     assert ShareInvite.objects.filter(client=user).count() == 1
+
+
+def test_logout_with_a_key_stores_the_204_and_a_retry_on_the_revoked_token_is_401(client_user):
+    phone, tablet = api_for(client_user, "phone"), api_for(client_user, "tablet")
+    assert phone.post("/api/v1/auth/logout", **{KEY: "bye"}).status_code == 204
+    record = IdempotencyRecord.objects.get(user=client_user, key="bye")
+    assert (record.response_status, record.response_body) == (204, "")
+    # The token is gone, so the retry is refused before any replay; another device's key space is the user's.
+    assert_error(phone.post("/api/v1/auth/logout", **{KEY: "bye"}), 401)
+    assert_error(tablet.post("/api/v1/auth/logout-all", **{KEY: "bye"}), 422, "idempotency_mismatch")
