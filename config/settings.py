@@ -140,6 +140,7 @@ SCHEDULER_JOBS: list[str] = [
     "notifications.jobs.reminders_job",
     "notifications.jobs.weekly_summaries_job",
     "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
+    "tracker.services.idempotency.idempotency_purge_job",
 ]
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
 
@@ -204,6 +205,8 @@ LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "900")
 LOGIN_URL = "/dashboard/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/dashboard/login/"
+# How long an `Idempotency-Key` answer is replayed (DESIGN §4); older records are purged by the tick.
+IDEMPOTENCY_TTL_HOURS = envint("IDEMPOTENCY_TTL_HOURS", "24")
 
 # --- Sharing with therapists ---------------------------------------------------------------------
 SHARE_INVITE_TTL_HOURS = envint("SHARE_INVITE_TTL_HOURS", "72")

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.idempotency import IDEMPOTENCY_KEY, idempotent
 from config.pagination import CursorPagination
 from config.schema import ERROR_RESPONSES
 from notifications.api.serializers import (
@@ -73,10 +74,12 @@ class DevicesView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=DeviceInputSerializer,
-        responses={201: DeviceSerializer, 200: DeviceSerializer, **ERROR_RESPONSES(400, 401, 413)},
+        responses={201: DeviceSerializer, 200: DeviceSerializer, **ERROR_RESPONSES(400, 401, 413, 422)},
         summary="Register a push token (201 new, 200 re-registered; a token moves to the current user)",
     )
+    @idempotent
     def post(self, request):
         data = DeviceInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -128,7 +131,13 @@ class InboxMarkView(APIView):
 
 
 class InboxReadView(InboxMarkView):
-    @extend_schema(request=None, responses={200: InboxItemSerializer, **ERROR_RESPONSES(401, 404)}, summary="Mark read")
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=None,
+        responses={200: InboxItemSerializer, **ERROR_RESPONSES(400, 401, 404, 422)},
+        summary="Mark read",
+    )
+    @idempotent
     def post(self, request, pk):
         return super().post(request, pk)
 
@@ -137,16 +146,24 @@ class InboxOpenedView(InboxMarkView):
     opened = True
 
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=None,
-        responses={200: InboxItemSerializer, **ERROR_RESPONSES(401, 404)},
+        responses={200: InboxItemSerializer, **ERROR_RESPONSES(400, 401, 404, 422)},
         summary="Opened receipt: the user tapped the push for this item",
         description="Send the `inbox_id` from the push's data payload. Also marks the item read.",
     )
+    @idempotent
     def post(self, request, pk):
         return super().post(request, pk)
 
 
 class InboxReadAllView(APIView):
-    @extend_schema(request=None, responses={200: MarkedSerializer, **ERROR_RESPONSES(401)}, summary="Mark all read")
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=None,
+        responses={200: MarkedSerializer, **ERROR_RESPONSES(400, 401, 422)},
+        summary="Mark all read",
+    )
+    @idempotent
     def post(self, request):
         return Response({"marked": inbox.inbox_mark_all_read(user=request.user)})

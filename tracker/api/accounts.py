@@ -9,6 +9,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.idempotency import IDEMPOTENCY_KEY, idempotent
 from config.schema import ERROR_RESPONSES
 from tracker.models import User
 from tracker.services import accounts
@@ -126,7 +127,13 @@ class LoginView(AuthThrottled):
 
 
 class LogoutView(APIView):
-    @extend_schema(request=None, responses={204: None, **ERROR_RESPONSES(401)}, summary="Revoke this device's token")
+    @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
+        request=None,
+        responses={204: None, **ERROR_RESPONSES(400, 401, 422)},
+        summary="Revoke this device's token",
+    )
+    @idempotent
     def post(self, request):
         accounts.token_revoke(token=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -134,8 +141,12 @@ class LogoutView(APIView):
 
 class LogoutAllView(APIView):
     @extend_schema(
-        request=None, responses={204: None, **ERROR_RESPONSES(401)}, summary="Revoke every token of this user"
+        parameters=[IDEMPOTENCY_KEY],
+        request=None,
+        responses={204: None, **ERROR_RESPONSES(400, 401, 422)},
+        summary="Revoke every token of this user",
     )
+    @idempotent
     def post(self, request):
         accounts.tokens_revoke_all(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

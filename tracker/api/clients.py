@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.idempotency import IDEMPOTENCY_KEY, idempotent
 from config.schema import ERROR_RESPONSES
 from tracker.api.shared_serializers import (
     DigestSerializer,
@@ -245,12 +246,13 @@ class SessionSerializer(serializers.Serializer):
 
 class ClientSessionsView(APIView):
     @extend_schema(
-        parameters=[CLIENT_ID],
+        parameters=[CLIENT_ID, IDEMPOTENCY_KEY],
         request=SessionCreateSerializer,
-        responses={201: SessionSerializer, **ERROR_RESPONSES(400, 401, 404)},
+        responses={201: SessionSerializer, **ERROR_RESPONSES(400, 401, 404, 422)},
         summary="Mark a session with this client (the digest then starts from it)",
         tags=["clients"],
     )
+    @idempotent
     def post(self, request, client_id):
         grant = grant_for_therapist(therapist=request.user, client_id=client_id)
         data = SessionCreateSerializer(data=request.data)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import ApiError
+from config.idempotency import IDEMPOTENCY_KEY, idempotent
 from config.schema import ERROR_RESPONSES
 from tracker.api.shared_serializers import (
     DigestSerializer,
@@ -111,11 +112,13 @@ def _clients_only(user) -> None:
 
 class InviteCreateView(APIView):
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=InviteCreateSerializer,
-        responses={201: InviteSerializer, **ERROR_RESPONSES(400, 401, 403)},
+        responses={201: InviteSerializer, **ERROR_RESPONSES(400, 401, 403, 422)},
         summary="Create a single-use share code for a therapist",
         tags=["shares"],
     )
+    @idempotent
     def post(self, request):
         _clients_only(request.user)
         data = InviteCreateSerializer(data=request.data)
@@ -134,12 +137,14 @@ class InviteCreateView(APIView):
 
 class AcceptView(APIView):
     @extend_schema(
+        parameters=[IDEMPOTENCY_KEY],
         request=AcceptSerializer,
-        responses={201: TherapistGrantSerializer, **ERROR_RESPONSES(400, 401, 403, 409, 429)},
+        responses={201: TherapistGrantSerializer, **ERROR_RESPONSES(400, 401, 403, 409, 422, 429)},
         summary="Accept a client's share code (verified therapists)",
         description="Wrong codes count per therapist and per IP address; too many lock both out (429 + Retry-After).",
         tags=["shares"],
     )
+    @idempotent
     def post(self, request):
         data = AcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)

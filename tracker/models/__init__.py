@@ -1,4 +1,5 @@
 from tracker.models.entries import ChangeCounter, CheckIn, Instrument, RegulationLog
+from tracker.models.idempotency import IdempotencyRecord
 from tracker.models.sharing import AccessLogEntry, Scope, ShareGrant, ShareInvite, TherapySession
 from tracker.models.summaries import WeeklySummary
 from tracker.models.users import DeviceToken, User
@@ -8,6 +9,7 @@ __all__ = [
     "ChangeCounter",
     "CheckIn",
     "DeviceToken",
+    "IdempotencyRecord",
     "Instrument",
     "RegulationLog",
     "Scope",
