@@ -24,6 +24,7 @@ from tests.sharing.factories import RegulationLogFactory
 from tests.tracker.entry_factories import make_checkin
 from tracker.models import AccessLogEntry, CheckIn, ShareGrant, User
 from tracker.services.checkins import checkin_delete
+from tracker.services.idempotency import idempotency_claim, idempotency_store, request_fingerprint
 from tracker.services.sharing import access_log_write, invite_accept, invite_create, session_mark
 
 pytestmark = pytest.mark.django_db
@@ -77,6 +78,11 @@ def populate(user: User, *, therapist: User, size: int = 1, tag: str = "") -> Sh
     session_mark(grant=grant)
     for _ in range(size):
         access_log_write(grants=[grant], resource="checkins", channel="api")
+    # A remembered answer to a POST sent with an Idempotency-Key.
+    claim = idempotency_claim(
+        user=user, key=f"{tag}retry-key", method="POST", path="/api/v1/devices/", request_hash=request_fingerprint({})
+    )
+    idempotency_store(record=claim.record, status=201, body_json="{}")
     return grant
 
 
