@@ -1,6 +1,7 @@
 """OpenAPI pieces shared by every endpoint: the error shape and its documented statuses."""
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
@@ -32,6 +33,26 @@ _DESCRIPTIONS = {
     422: "Idempotency-Key reused with a different body.",
     429: "Throttled or locked; see the Retry-After header.",
 }
+
+
+class DeleteWithBodySchema(AutoSchema):
+    """drf-spectacular documents no request body for DELETE; a DELETE that reads one (declared with
+    `extend_schema(request=...)`) uses this schema so clients see the body, e.g. DELETE devices/."""
+
+    def _get_request_body(self, direction="request"):
+        if self.method != "DELETE":
+            return super()._get_request_body(direction)
+        self.method = "POST"  # the base class only renders bodies for unsafe methods that are not DELETE
+        try:
+            return super()._get_request_body(direction)
+        finally:
+            self.method = "DELETE"
+
+
+def delete_with_body(view_method):
+    """Mark a view's `delete` as reading a body; put it under `@extend_schema`."""
+    view_method.schema = DeleteWithBodySchema
+    return view_method
 
 
 def ERROR_RESPONSES(*statuses: int) -> dict[int, OpenApiResponse]:  # noqa: N802 - reads like a constant

@@ -122,6 +122,19 @@ class DeviceInputSerializer(serializers.Serializer):
     app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
 
 
+class StrictCharField(serializers.CharField):
+    """A string, not a number or boolean coerced into one."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class DeviceTokenSerializer(serializers.Serializer):
+    token = StrictCharField(max_length=4096, help_text="The FCM registration token to remove.")
+
+
 class DeviceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Device

@@ -11,10 +11,11 @@ from rest_framework.views import APIView
 from config.errors import ApiError
 from config.idempotency import IDEMPOTENCY_KEY, idempotent
 from config.pagination import CursorPagination
-from config.schema import ERROR_RESPONSES
+from config.schema import ERROR_RESPONSES, delete_with_body
 from notifications.api.serializers import (
     DeviceInputSerializer,
     DeviceSerializer,
+    DeviceTokenSerializer,
     InboxItemSerializer,
     MarkedSerializer,
     ReminderScheduleInputSerializer,
@@ -87,6 +88,22 @@ class DevicesView(generics.ListAPIView):
         return Response(
             DeviceSerializer(device).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
+
+    @extend_schema(
+        operation_id="devices_destroy_by_token",
+        request=DeviceTokenSerializer,
+        responses={204: None, **ERROR_RESPONSES(400, 401, 404)},
+        summary="Remove my device by its push token (e.g. on logout)",
+        description="404 when you have no device with this token, including when the token now belongs to "
+        "another account (it moved there); that device is never touched.",
+    )
+    @delete_with_body
+    def delete(self, request):
+        data = DeviceTokenSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not devices.device_delete_by_token(user=request.user, token=data.validated_data["token"]):
+            raise ApiError(404, "not_found", "Not found.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DeviceDetailView(APIView):

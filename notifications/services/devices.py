@@ -1,4 +1,4 @@
-"""Push devices: register (a token moves to whoever registers it last) and remove."""
+"""Push devices: register (a token moves to whoever registers it last) and remove (by id or by token)."""
 
 from __future__ import annotations
 
@@ -32,4 +32,11 @@ def device_register(*, user: User, platform: str, token: str, app_version: str =
 
 def device_delete(*, user: User, device_id: uuid.UUID) -> bool:
     deleted, _ = Device.objects.filter(user=user, id=device_id).delete()
+    return bool(deleted)
+
+
+def device_delete_by_token(*, user: User, token: str) -> bool:
+    """Remove `user`'s device with this push token. A phone that logs out knows its token, not our id.
+    Scoped to `user`: the same token now held by someone else (it moved) is never touched."""
+    deleted, _ = Device.objects.filter(user=user, token=token).delete()
     return bool(deleted)

@@ -193,3 +193,36 @@ def test_profile_timezone_change_through_the_api_reschedules(client_api, client_
         body = client_api.get("/api/v1/reminders/").json()
     assert body["timezone"] == "America/Los_Angeles"
     assert body["next_due_at"] == "2026-01-12T17:00:00Z"  # 09:00 PST
+
+
+def test_deleting_a_device_by_token_removes_only_the_requesting_users_device(
+    client_api, other_client_api, other_client
+):
+    client_api.post("/api/v1/devices/", {"platform": "ios", "token": "tok-mine"})
+    other_client_api.post("/api/v1/devices/", {"platform": "android", "token": "tok-theirs"})
+    assert client_api.delete("/api/v1/devices/", {"token": "tok-mine"}, format="json").status_code == 204
+    assert not Device.objects.filter(token="tok-mine").exists()
+    assert_error(client_api.delete("/api/v1/devices/", {"token": "tok-mine"}, format="json"), 404, "not_found")
+    # Another user's token is a 404 and their device stays.
+    assert_error(client_api.delete("/api/v1/devices/", {"token": "tok-theirs"}, format="json"), 404, "not_found")
+    assert Device.objects.get(token="tok-theirs").user == other_client
+
+
+def test_a_token_that_moved_to_another_user_cannot_be_deleted_by_its_previous_owner(
+    client_api, other_client_api, other_client
+):
+    client_api.post("/api/v1/devices/", {"platform": "ios", "token": "tok-moved"})
+    other_client_api.post("/api/v1/devices/", {"platform": "ios", "token": "tok-moved"})
+    assert_error(client_api.delete("/api/v1/devices/", {"token": "tok-moved"}, format="json"), 404, "not_found")
+    assert Device.objects.get(token="tok-moved").user == other_client
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"token": ""}, {"token": 123}, {"token": True}, {"token": None}, {"token": ["tok-C"]}, ["tok-C"], "tok-C"],
+)
+def test_bad_delete_by_token_input_is_a_400_and_deletes_nothing(client_api, body):
+    client_api.post("/api/v1/devices/", {"platform": "ios", "token": "tok-C"})
+    client_api.post("/api/v1/devices/", {"platform": "ios", "token": "123"})
+    assert_error(client_api.delete("/api/v1/devices/", body, format="json"), 400, "validation_error")
+    assert Device.objects.count() == 2
