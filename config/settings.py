@@ -252,7 +252,11 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # The trend direction appears in GET trends/ and in the therapist's client list: one enum.
-    "ENUM_NAME_OVERRIDES": {"DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"]},
+    # A user's role and the side that ended a share (ShareGrant.revoked_by) are the same two values.
+    "ENUM_NAME_OVERRIDES": {
+        "DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"],
+        "RoleEnum": "tracker.models.users.User.Role",
+    },
 }
 
 # --- Encryption of free-text notes at rest (Fernet, with rotation) ---------------------------------

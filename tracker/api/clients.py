@@ -112,6 +112,19 @@ class ClientDetailView(APIView):
         sharing.access_log_write(grants=[grant], resource=Resource.CLIENT_LIST, channel=AccessLogEntry.Channel.API)
         return Response(SharedClientSerializer(shared_client_body(grant, direction)).data)
 
+    @extend_schema(
+        parameters=[CLIENT_ID],
+        request=None,
+        responses={204: None, **ERROR_RESPONSES(401, 404)},
+        summary="End this client's share yourself (the client sees it as revoked by the therapist)",
+        description="Every later read of this client is a 404 until they share again. 404 when no live share.",
+        tags=["clients"],
+    )
+    def delete(self, request, client_id):
+        grant = grant_for_therapist(therapist=request.user, client_id=client_id)
+        sharing.grant_revoke(grant=grant, by=ShareGrant.RevokedBy.THERAPIST)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
 
 class OccurredFilter(filters.FilterSet):
     since = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")

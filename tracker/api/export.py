@@ -58,7 +58,17 @@ class ExportHeldShareSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ShareGrant
-        fields = ["id", "client", "scopes", "status", "created_at", "accepted_at", "revoked_at", "expires_at"]
+        fields = [
+            "id",
+            "client",
+            "scopes",
+            "status",
+            "created_at",
+            "accepted_at",
+            "revoked_at",
+            "revoked_by",
+            "expires_at",
+        ]
         read_only_fields = fields
 
     def get_status(self, obj) -> str:

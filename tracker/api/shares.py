@@ -19,10 +19,15 @@ from tracker.api.shared_serializers import (
     SharedSummarySerializer,
     SharedTrendsSerializer,
 )
-from tracker.models import AccessLogEntry, Scope, ShareGrant, User
+from tracker.models import AccessLogEntry, Scope, ShareGrant, ShareInvite, User
 from tracker.models.sharing import ALL_SCOPES, DEFAULT_SCOPES
 from tracker.selectors import shared_data
-from tracker.selectors.sharing import access_log_for_grant, grant_for_client_or_404, grants_for_client
+from tracker.selectors.sharing import (
+    access_log_for_grant,
+    grant_for_client_or_404,
+    grants_for_client,
+    pending_invites_for_client,
+)
 from tracker.services import sharing
 
 PREVIEW_ITEMS = 20
@@ -60,6 +65,17 @@ class InviteSerializer(serializers.Serializer):
     grant_expires_at = serializers.DateTimeField(allow_null=True)
 
 
+class PendingInviteSerializer(serializers.ModelSerializer):
+    """A pending invite as listed later: never the code (only its keyed hash is stored)."""
+
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
+
+    class Meta:
+        model = ShareInvite
+        fields = ["id", "scopes", "created_at", "expires_at", "grant_expires_at"]
+        read_only_fields = fields
+
+
 class AcceptSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=32, help_text="Case and dashes do not matter.")
 
@@ -71,8 +87,21 @@ class GrantSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ShareGrant
-        fields = ["id", "therapist", "scopes", "status", "created_at", "accepted_at", "revoked_at", "expires_at"]
+        fields = [
+            "id",
+            "therapist",
+            "scopes",
+            "status",
+            "created_at",
+            "accepted_at",
+            "revoked_at",
+            "revoked_by",
+            "expires_at",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "revoked_by": {"help_text": "Who ended the share: client or therapist (null while not revoked)."}
+        }
 
     def get_status(self, obj) -> str:
         return obj.effective_status()
@@ -110,7 +139,27 @@ def _clients_only(user) -> None:
         raise ApiError(403, "clients_only", "Only clients share their data.")
 
 
-class InviteCreateView(APIView):
+class InviteCreateView(generics.ListAPIView):
+    """GET lists the client's pending invites; POST creates one."""
+
+    serializer_class = PendingInviteSerializer
+    queryset = ShareInvite.objects.none()  # for the schema; get_queryset decides
+
+    def get_queryset(self):
+        return pending_invites_for_client(client=self.request.user)
+
+    def paginate_queryset(self, queryset):
+        self.paginator.ordering = ("-created_at", "-id")
+        return super().paginate_queryset(queryset)
+
+    @extend_schema(
+        summary="Your pending share codes (not used, not expired), newest first; the codes themselves are not shown",
+        tags=["shares"],
+        responses={200: PendingInviteSerializer(many=True), **ERROR_RESPONSES(401)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
         request=InviteCreateSerializer,
@@ -133,6 +182,20 @@ class InviteCreateView(APIView):
             "grant_expires_at": invite.grant_expires_at,
         }
         return Response(InviteSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class InviteDetailView(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, **ERROR_RESPONSES(401, 404)},
+        summary="Cancel a pending share code: it can no longer be accepted",
+        description="404 for someone else's invite and for one already used or expired.",
+        tags=["shares"],
+    )
+    def delete(self, request, pk):
+        if not sharing.invite_cancel(client=request.user, invite_id=pk):
+            raise ApiError(404, "not_found", "Not found.")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AcceptView(APIView):
@@ -206,7 +269,8 @@ class GrantDetailView(APIView):
         tags=["shares"],
     )
     def delete(self, request, pk):
-        sharing.grant_revoke(grant=grant_for_client_or_404(client=request.user, grant_id=pk))
+        grant = grant_for_client_or_404(client=request.user, grant_id=pk)
+        sharing.grant_revoke(grant=grant, by=ShareGrant.RevokedBy.CLIENT)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     # Sharing: the client's side (and the therapist's accept).
     path("shares/", shares.GrantListView.as_view(), name="shares"),
     path("shares/invites", shares.InviteCreateView.as_view(), name="share-invites"),
+    path("shares/invites/<uuid:pk>", shares.InviteDetailView.as_view(), name="share-invite-detail"),
     path("shares/accept", shares.AcceptView.as_view(), name="share-accept"),
     path("shares/<uuid:pk>", shares.GrantDetailView.as_view(), name="share-detail"),
     path("shares/<uuid:pk>/access-log", shares.AccessLogView.as_view(), name="share-access-log"),

@@ -81,6 +81,10 @@ class ShareGrant(ScopedMixin):
         # Never stored: a grant past `expires_at` reads as expired without anyone writing to it.
         EXPIRED = "expired", "Expired"
 
+    class RevokedBy(models.TextChoices):
+        CLIENT = "client", "Client"
+        THERAPIST = "therapist", "Therapist"
+
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     client = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     therapist = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -88,6 +92,10 @@ class ShareGrant(ScopedMixin):
     created_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(default=timezone.now)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    # Which side ended the share: the client revoking it or the therapist ending it (null while not revoked).
+    revoked_by = models.CharField(  # noqa: DJ001 - null: not revoked, unlike any side
+        max_length=16, choices=RevokedBy.choices, null=True, blank=True, default=None
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
-from tracker.models import AccessLogEntry, CheckIn, RegulationLog, ShareGrant, TherapySession, User
+from tracker.models import AccessLogEntry, CheckIn, RegulationLog, ShareGrant, ShareInvite, TherapySession, User
 
 
 def can_use_therapist_views(user) -> bool:
@@ -34,6 +34,11 @@ def live_grants_q(now: datetime) -> Q:
 
 def grants_for_client(*, client: User) -> QuerySet[ShareGrant]:
     return ShareGrant.objects.filter(client=client).select_related("therapist")
+
+
+def pending_invites_for_client(*, client: User, now: datetime | None = None) -> QuerySet[ShareInvite]:
+    """Invites a therapist could still redeem: not used and not expired (cancelled ones are gone)."""
+    return ShareInvite.objects.filter(client=client, used_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
 def grant_for_client_or_404(*, client: User, grant_id) -> ShareGrant:

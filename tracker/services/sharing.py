@@ -84,6 +84,19 @@ def invite_create(
     return CreatedInvite(invite=invite, code=format_code(raw))
 
 
+def invite_cancel(*, client: User, invite_id, now: datetime | None = None) -> bool:
+    """Withdraw a pending invite so its code can no longer be redeemed. False when this client has no
+    such pending invite (someone else's, already used, or expired).
+
+    The row is deleted rather than marked: an unused invite carries nothing worth keeping, and a single
+    conditional DELETE cannot interleave with `invite_accept`'s conditional UPDATE — whichever runs
+    first wins, the other finds no row it may touch."""
+    deleted, _ = ShareInvite.objects.filter(
+        pk=invite_id, client=client, used_at__isnull=True, expires_at__gt=now or timezone.now()
+    ).delete()
+    return bool(deleted)
+
+
 # --- accepting, with guessing throttled per therapist and per IP -----------------------------------
 
 
@@ -183,10 +196,13 @@ def grant_update(
 
 
 @transaction.atomic
-def grant_revoke(*, grant: ShareGrant, now: datetime | None = None) -> ShareGrant:
-    """End a share. Idempotent: revoking twice keeps the first revocation time."""
+def grant_revoke(
+    *, grant: ShareGrant, by: str = ShareGrant.RevokedBy.CLIENT, now: datetime | None = None
+) -> ShareGrant:
+    """End a share, by the client (revoke) or the therapist (end). Idempotent: revoking twice keeps
+    the first revocation's time and side."""
     ShareGrant.objects.filter(pk=grant.pk, status=ShareGrant.Status.ACTIVE).update(
-        status=ShareGrant.Status.REVOKED, revoked_at=now or timezone.now()
+        status=ShareGrant.Status.REVOKED, revoked_at=now or timezone.now(), revoked_by=by
     )
     grant.refresh_from_db()
     return grant
