@@ -5,7 +5,8 @@
 - `other_therapist`: a verified therapist with no relation to the client; `other_therapist_api`.
 - `other_client`: another app user; `other_client_api`.
 - `anon_api`: an anonymous caller.
-Later issues add the share between `client_user` and `therapist` to these fixtures."""
+The personas start unrelated; sharing tests create the grant they need (tests/sharing/factories.py
+`ShareGrantFactory`, or `invite_create` + `invite_accept` through the real services)."""
 
 import pytest
 from django.core.cache import cache
