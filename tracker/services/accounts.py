@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from tracker.models import DeviceToken, User
+from tracker.services import lockout
 
 
 @dataclass(frozen=True)
@@ -67,13 +65,7 @@ def user_register(
     return _issue_token(user=user, device_name=device_name)
 
 
-def _failure_key(email: str) -> str:
-    # Hash the address so no email lands in the cache (which may be a shared Redis).
-    return "login-failures:" + hashlib.sha256(email.encode()).hexdigest()
-
-
-def _lock_key(email: str) -> str:
-    return "login-locked:" + hashlib.sha256(email.encode()).hexdigest()
+LOGIN_LOCK_SCOPE = "login"
 
 
 def credentials_check(*, email: str, password: str) -> User:
@@ -84,22 +76,22 @@ def credentials_check(*, email: str, password: str) -> User:
     and even the right password is refused until then. The API login and the dashboard's session
     login both come through here, so one cannot be used to get around the other's lock."""
     email = User.objects.normalize_email(email).lower()
-    locked_until = cache.get(_lock_key(email))
-    if locked_until is not None and locked_until > time.time():
-        raise LoginLocked(retry_after=max(1, int(locked_until - time.time() + 0.999)))
+    retry_after = lockout.lock_retry_after(scope=LOGIN_LOCK_SCOPE, ident=email)
+    if retry_after is not None:
+        raise LoginLocked(retry_after=retry_after)
 
     user = authenticate(email=email, password=password)
     if user is None:
-        key = _failure_key(email)
-        cache.add(key, 0, timeout=settings.LOGIN_LOCKOUT_SECONDS)
-        failures = cache.incr(key)
-        if failures >= settings.LOGIN_FAILURE_LIMIT:
-            cache.set(_lock_key(email), time.time() + settings.LOGIN_LOCKOUT_SECONDS, settings.LOGIN_LOCKOUT_SECONDS)
-            cache.delete(key)
+        if lockout.failure_record(
+            scope=LOGIN_LOCK_SCOPE,
+            ident=email,
+            limit=settings.LOGIN_FAILURE_LIMIT,
+            lock_seconds=settings.LOGIN_LOCKOUT_SECONDS,
+        ):
             raise LoginLocked(retry_after=settings.LOGIN_LOCKOUT_SECONDS)
         raise InvalidCredentials()
 
-    cache.delete(_failure_key(email))
+    lockout.failures_reset(scope=LOGIN_LOCK_SCOPE, ident=email)
     return user
 
 

@@ -5,19 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from config.errors import ApiError
 from tracker.models import AccessLogEntry, ShareGrant, ShareInvite, TherapySession, User
 from tracker.models.sharing import ALL_SCOPES
+from tracker.services import lockout
 
 # Crockford's base32 already drops I, L, O and U; we also drop 0 and 1, which read like O and I/L.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -100,31 +99,22 @@ def invite_cancel(*, client: User, invite_id, now: datetime | None = None) -> bo
 # --- accepting, with guessing throttled per therapist and per IP -----------------------------------
 
 
-def _lock_key(kind: str, ident: str) -> str:
-    return f"share-accept-lock:{kind}:" + hashlib.sha256(ident.encode()).hexdigest()
-
-
-def _fail_key(kind: str, ident: str) -> str:
-    return f"share-accept-fail:{kind}:" + hashlib.sha256(ident.encode()).hexdigest()
-
-
 def _check_not_locked(idents: dict[str, str]) -> None:
-    now = time.time()
-    locks = [cache.get(_lock_key(kind, ident)) for kind, ident in idents.items()]
-    waits = [until - now for until in locks if until and until > now]
+    waits = [lockout.lock_retry_after(scope=f"share-accept:{kind}", ident=ident) for kind, ident in idents.items()]
+    waits = [wait for wait in waits if wait is not None]
     if waits:
-        raise AcceptThrottled(retry_after=max(1, int(max(waits) + 0.999)))
+        raise AcceptThrottled(retry_after=max(waits))
 
 
 def _record_failure(idents: dict[str, str]) -> None:
-    window = settings.SHARE_ACCEPT_WINDOW_SECONDS
     limits = {"therapist": settings.SHARE_ACCEPT_FAILURES_PER_THERAPIST, "ip": settings.SHARE_ACCEPT_FAILURES_PER_IP}
     for kind, ident in idents.items():
-        key = _fail_key(kind, ident)
-        cache.add(key, 0, timeout=window)
-        if cache.incr(key) >= limits[kind]:
-            cache.set(_lock_key(kind, ident), time.time() + window, window)
-            cache.delete(key)
+        lockout.failure_record(
+            scope=f"share-accept:{kind}",
+            ident=ident,
+            limit=limits[kind],
+            lock_seconds=settings.SHARE_ACCEPT_WINDOW_SECONDS,
+        )
 
 
 def invite_accept(*, therapist: User, code: str, ip: str, now: datetime | None = None) -> ShareGrant:
