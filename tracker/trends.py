@@ -39,6 +39,7 @@ from datetime import date
 import numpy as np
 from scipy import stats
 
+from tracker import scoring
 from tracker.weeks import iso_week_label
 
 DIMENSIONS = ("anxiety", "avoidance", "distance_to_secure")
@@ -234,14 +235,8 @@ def reliable_change(
 
 
 def quadrant_label(anxiety: float, avoidance: float, cut: float = DEFAULT_CONFIG.quadrant_cut) -> str:
-    high_anxiety, high_avoidance = anxiety >= cut, avoidance >= cut
-    if high_anxiety and high_avoidance:
-        return "fearful"
-    if high_anxiety:
-        return "preoccupied"
-    if high_avoidance:
-        return "dismissing"
-    return "secure"
+    """The weekly means' label, by the same rule that labels each check-in."""
+    return scoring.quadrant(anxiety=anxiety, avoidance=avoidance, cut=cut)
 
 
 def quadrant_with_hysteresis(points: Sequence[WeeklyPoint], cut: float = DEFAULT_CONFIG.quadrant_cut) -> dict:

@@ -7,24 +7,9 @@ from rest_framework import serializers
 
 from notifications.models import Device, InboxItem
 from notifications.models.schedules import Channel
+from tracker.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 MAX_TIMES = 12
-
-
-class StrictBooleanField(serializers.BooleanField):
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class StrictIntegerField(serializers.IntegerField):
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class WallTimeField(serializers.TimeField):
@@ -120,15 +105,6 @@ class DeviceInputSerializer(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
     token = serializers.CharField(max_length=4096, help_text="The FCM registration token.")
     app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
-
-
-class StrictCharField(serializers.CharField):
-    """A string, not a number or boolean coerced into one."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class DeviceTokenSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ import factory
 from django.utils import timezone
 
 from tests.factories import TherapistFactory, UserFactory
+from tracker import scoring
 from tracker.models import CheckIn, Instrument, RegulationLog, ShareGrant, WeeklySummary
 
 
@@ -18,16 +19,6 @@ def default_instrument() -> Instrument:
         defaults={"title": "Securebase state check-in", "definition": {"items": []}, "is_default": True},
     )
     return instrument
-
-
-def _quadrant(anxiety: float, avoidance: float, cut: float = 4) -> str:
-    if anxiety < cut and avoidance < cut:
-        return "secure"
-    if anxiety >= cut and avoidance < cut:
-        return "preoccupied"
-    if avoidance >= cut and anxiety < cut:
-        return "dismissing"
-    return "fearful"
 
 
 class CheckInFactory(factory.django.DjangoModelFactory):
@@ -46,9 +37,9 @@ class CheckInFactory(factory.django.DjangoModelFactory):
     self_model = factory.LazyAttribute(lambda o: 8 - o.anxiety)
     other_model = factory.LazyAttribute(lambda o: 8 - o.avoidance)
     distance_to_secure = factory.LazyAttribute(
-        lambda o: (max(0, o.avoidance - 4) ** 2 + max(0, o.anxiety - 4) ** 2) ** 0.5
+        lambda o: scoring.distance_to_secure(anxiety=o.anxiety, avoidance=o.avoidance)
     )
-    quadrant = factory.LazyAttribute(lambda o: _quadrant(o.anxiety, o.avoidance))
+    quadrant = factory.LazyAttribute(lambda o: scoring.quadrant(anxiety=o.anxiety, avoidance=o.avoidance))
     # The sync feed's per-user change sequence; a factory-wide sequence is unique per user too.
     change_seq = factory.Sequence(lambda n: n + 1)
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import math
 import uuid
 from datetime import datetime
 
+from tracker import scoring
 from tracker.models import CheckIn, Instrument, RegulationLog
-from tracker.trends import quadrant_label
 
 METADATA = {
     "anxiety": {"sd": 1.0, "r": 0.9, "source": "test norms"},
@@ -34,10 +33,6 @@ def instrument(code: str = "sb-state", version: int = 1, metadata: dict | None =
     )
 
 
-def distance(anxiety: float, avoidance: float, cut: float = 4.0) -> float:
-    return math.hypot(max(0.0, avoidance - cut), max(0.0, anxiety - cut))
-
-
 def checkin(user, at: datetime, anxiety: float, avoidance: float, *, instr=None, save=True, **extra) -> CheckIn:
     row = CheckIn(
         id=uuid.uuid4(),
@@ -50,8 +45,8 @@ def checkin(user, at: datetime, anxiety: float, avoidance: float, *, instr=None,
         avoidance=avoidance,
         self_model=8 - anxiety,
         other_model=8 - avoidance,
-        distance_to_secure=distance(anxiety, avoidance),
-        quadrant=quadrant_label(anxiety, avoidance),
+        distance_to_secure=scoring.distance_to_secure(anxiety=anxiety, avoidance=avoidance),
+        quadrant=scoring.quadrant(anxiety=anxiety, avoidance=avoidance),
         change_seq=extra.pop("change_seq", None) or next(_change_seqs),
         **extra,
     )
