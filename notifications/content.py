@@ -6,7 +6,10 @@ shown inside the app (the inbox), behind the user's login."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+
+from tracker.weeks import iso_week_label
 
 NUDGE_DEEP_LINK = "securebase://checkins/new"
 
@@ -37,8 +40,9 @@ def nudge_text(*, sent_count: int, user_offset: int) -> tuple[str, str]:
     return NUDGE_TEXTS[(sent_count + user_offset) % len(NUDGE_TEXTS)]
 
 
-def summary_deep_link(*, iso_year: int, iso_week: int) -> str:
-    return f"securebase://summaries/{iso_year}-W{iso_week:02d}"
+def summary_deep_link(*, week_start: date) -> str:
+    """The app's link to one summary, named like `GET summaries/{week}/` (e.g. 2026-W47)."""
+    return f"securebase://summaries/{iso_week_label(week_start)}"
 
 
 def _find(payload: Any, *paths: tuple[str, ...]) -> Any:

@@ -45,7 +45,7 @@ def _process_batch(*, now: datetime) -> int:
                 title=SUMMARY_TITLE,
                 body=SUMMARY_PUSH_BODY,
                 inbox_body=summary_line(summary.payload),
-                deep_link=summary_deep_link(iso_year=summary.iso_year, iso_week=summary.iso_week),
+                deep_link=summary_deep_link(week_start=summary.week_start),
                 channels=(*(channels.get(summary.user_id) or default_channels()), Channel.INBOX),
             )
             for summary in summaries
