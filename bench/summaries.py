@@ -146,8 +146,8 @@ def main(argv=None) -> int:
         print("bench.summaries needs PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
         return 2
 
-    from tracker.services.summaries import schedule_unscheduled_users, summaries_due_job
-    from tracker.weeks import WEEK
+    from tracker.common.weeks import WEEK
+    from tracker.insights.services import schedule_unscheduled_users, summaries_due_job
 
     connection.settings_dict.setdefault("TEST", {})["NAME"] = connection.settings_dict["NAME"] + "_bench"
     old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)

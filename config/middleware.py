@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from config.errors import json_error
+from tracker.common.api.errors import json_error
 
 
 class BodySizeLimitMiddleware:

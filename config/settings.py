@@ -135,12 +135,12 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", "false")
 
 # Periodic jobs run by each scheduler tick, in order (dotted paths to `def job(*, now) -> int`).
 SCHEDULER_JOBS: list[str] = [
-    "tracker.services.regulation.safety_sweep_job",
-    "tracker.services.summaries.summaries_due_job",  # before the announcement job, which reads its rows
+    "tracker.entries.services.regulation.safety_sweep_job",
+    "tracker.insights.services.summaries_due_job",  # before the announcement job, which reads its rows
     "notifications.jobs.reminders_job",
     "notifications.jobs.weekly_summaries_job",
     "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
-    "tracker.services.idempotency.idempotency_purge_job",
+    "tracker.common.idempotency.idempotency_purge_job",
 ]
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
 
@@ -218,14 +218,14 @@ SHARE_ACCEPT_WINDOW_SECONDS = envint("SHARE_ACCEPT_WINDOW_SECONDS", "900")
 
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["config.authentication.TokenOrBearerAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tracker.accounts.api.authentication.TokenOrBearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "config.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "tracker.common.api.pagination.CursorPagination",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "EXCEPTION_HANDLER": "tracker.common.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
         "auth": os.getenv("THROTTLE_AUTH", "20/min"),
         "user": os.getenv("THROTTLE_USER", "600/min"),
@@ -255,7 +255,7 @@ SPECTACULAR_SETTINGS = {
     # A user's role and the side that ended a share (ShareGrant.revoked_by) are the same two values.
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"],
-        "RoleEnum": "tracker.models.users.User.Role",
+        "RoleEnum": "tracker.accounts.models.User.Role",
     },
 }
 

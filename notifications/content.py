@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from tracker.weeks import iso_week_label
+from tracker.common.weeks import iso_week_label
 
 NUDGE_DEEP_LINK = "securebase://checkins/new"
 

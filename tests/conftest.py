@@ -13,7 +13,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import TherapistFactory, UserFactory
-from tracker.services.accounts import user_login
+from tracker.accounts.services import user_login
 
 
 @pytest.fixture(autouse=True)

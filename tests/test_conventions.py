@@ -4,9 +4,9 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIRequestFactory
 
-from config.pagination import CursorPagination
 from tests.factories import UserFactory
 from tests.helpers import assert_error
+from tracker.common.api.pagination import CursorPagination
 from tracker.models import User
 
 pytestmark = pytest.mark.django_db

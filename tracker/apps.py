@@ -7,7 +7,7 @@ class TrackerConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from tracker.services.instruments import shipped_instruments_ensure
+        from tracker.entries.services.instruments import shipped_instruments_ensure
 
         # Every migrated database (including each test database) offers the shipped instruments.
         post_migrate.connect(shipped_instruments_ensure, sender=self, dispatch_uid="tracker-shipped-instruments")

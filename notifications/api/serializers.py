@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from notifications.models import Device, InboxItem
 from notifications.models.schedules import Channel
-from tracker.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from tracker.common.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 MAX_TIMES = 12
 

@@ -8,10 +8,6 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.errors import ApiError
-from config.idempotency import IDEMPOTENCY_KEY, idempotent
-from config.pagination import CursorPagination
-from config.schema import ERROR_RESPONSES, delete_with_body
 from notifications.api.serializers import (
     DeviceInputSerializer,
     DeviceSerializer,
@@ -24,6 +20,10 @@ from notifications.api.serializers import (
 from notifications.models import Device, InboxItem
 from notifications.selectors.notifications import device_list, inbox_list, schedule_for
 from notifications.services import devices, inbox, schedules
+from tracker.common.api.errors import ApiError
+from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from tracker.common.api.pagination import CursorPagination
+from tracker.common.api.schema import ERROR_RESPONSES, delete_with_body
 
 
 class NewestFirstPagination(CursorPagination):

@@ -21,10 +21,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.models import DeliveryAttempt, Device, Dispatch
-from notifications.sql import update_rows
 from notifications.transports.base import TransportError
 from notifications.transports.email import send_email
 from notifications.transports.fcm import FcmTransport, fcm_transport
+from tracker.common.sql import update_rows
 
 logger = logging.getLogger(__name__)
 

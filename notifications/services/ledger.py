@@ -14,8 +14,8 @@ from datetime import datetime
 
 from notifications.models import Delivery, Device, Dispatch, InboxItem
 from notifications.models.schedules import Channel
-from notifications.sql import insert_ignore_returning, insert_rows
 from notifications.transports.fcm import push_configured
+from tracker.common.sql import insert_ignore_returning, insert_rows
 
 
 @dataclass

@@ -24,7 +24,7 @@ from notifications.models import Delivery, ReminderSchedule
 from notifications.planning import plan_slot
 from notifications.services.ledger import DeliveryDraft, deliveries_record
 from notifications.services.schedules import schedule_next_due
-from notifications.sql import update_rows
+from tracker.common.sql import update_rows
 from tracker.models import CheckIn
 
 CLAIM_FIELDS = (

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from notifications.models import ReminderSchedule
 from notifications.services.schedules import schedule_update
-from tests.tracker import trend_data
+from tests.insights import trend_data
 from tracker.models import CheckIn, WeeklySummary
 
 EVERY_DAY = [1, 2, 3, 4, 5, 6, 7]

@@ -17,7 +17,7 @@ from notifications.models import Delivery, ReminderSchedule
 from notifications.scheduler import run_tick
 from tests.factories import UserFactory
 from tests.notifications.factories import make_checkin, make_schedule
-from tracker.services.accounts import user_update
+from tracker.accounts.services import user_update
 
 pytestmark = pytest.mark.django_db
 

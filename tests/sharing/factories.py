@@ -8,7 +8,7 @@ import factory
 from django.utils import timezone
 
 from tests.factories import TherapistFactory, UserFactory
-from tracker import scoring
+from tracker.insights import scoring
 from tracker.models import CheckIn, Instrument, RegulationLog, ShareGrant, WeeklySummary
 
 

@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 from tests.factories import TherapistFactory, UserFactory
 from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, WeeklySummaryFactory, history_for
 from tracker.models import AccessLogEntry, DeviceToken, ShareGrant, TherapySession
-from tracker.models.sharing import ALL_SCOPES
+from tracker.sharing.models import ALL_SCOPES
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from django.test import Client
 
 from tests.factories import DEFAULT_PASSWORD, TherapistFactory
 from tests.sharing.factories import ShareGrantFactory, history_for
-from tracker.dashboard import charts
 from tracker.models import TherapySession
+from tracker.sharing.dashboard import charts
 
 pytestmark = pytest.mark.django_db
 LOGIN = "/dashboard/login/"

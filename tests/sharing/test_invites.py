@@ -11,7 +11,7 @@ from tests.conftest import api_for
 from tests.factories import TherapistFactory
 from tests.helpers import assert_error
 from tracker.models import ShareGrant, ShareInvite
-from tracker.services.sharing import CODE_ALPHABET
+from tracker.sharing.services import CODE_ALPHABET
 
 pytestmark = pytest.mark.django_db
 
@@ -168,7 +168,7 @@ def test_other_people_cannot_see_or_touch_a_share(client_api, therapist_api, oth
 
 
 def test_invite_codes_are_unique_across_many(client_user):
-    from tracker.services.sharing import invite_create
+    from tracker.sharing.services import invite_create
 
     codes = {invite_create(client=client_user, scopes=["checkins"]).code for _ in range(200)}
     assert len(codes) == 200

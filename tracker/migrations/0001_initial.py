@@ -2,8 +2,8 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tracker.models.users
-import tracker.timezones
+import tracker.accounts.models
+import tracker.common.timezones
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -29,7 +29,7 @@ class Migration(migrations.Migration):
                 ('display_name', models.CharField(blank=True, max_length=80)),
                 ('role', models.CharField(choices=[('client', 'Client'), ('therapist', 'Therapist')], default='client', max_length=16)),
                 ('is_verified', models.BooleanField(default=False)),
-                ('timezone', models.CharField(default='UTC', max_length=64, validators=[tracker.timezones.validate_timezone])),
+                ('timezone', models.CharField(default='UTC', max_length=64, validators=[tracker.common.timezones.validate_timezone])),
                 ('locale', models.CharField(default='en', max_length=16)),
                 ('is_active', models.BooleanField(default=True)),
                 ('is_staff', models.BooleanField(default=False)),
@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('user_permissions', models.ManyToManyField(blank=True, help_text='Specific permissions for this user.', related_name='user_set', related_query_name='user', to='auth.permission', verbose_name='user permissions')),
             ],
             managers=[
-                ('objects', tracker.models.users.UserManager()),
+                ('objects', tracker.accounts.models.UserManager()),
             ],
         ),
         migrations.CreateModel(

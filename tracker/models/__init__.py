@@ -1,8 +1,8 @@
-from tracker.models.entries import ChangeCounter, CheckIn, Instrument, RegulationLog
-from tracker.models.idempotency import IdempotencyRecord
-from tracker.models.sharing import AccessLogEntry, Scope, ShareGrant, ShareInvite, TherapySession
-from tracker.models.summaries import WeeklySummary
-from tracker.models.users import DeviceToken, User
+from tracker.accounts.models import DeviceToken, User
+from tracker.common.models import IdempotencyRecord
+from tracker.entries.models import ChangeCounter, CheckIn, Instrument, RegulationLog
+from tracker.insights.models import WeeklySummary
+from tracker.sharing.models import AccessLogEntry, Scope, ShareGrant, ShareInvite, TherapySession
 
 __all__ = [
     "AccessLogEntry",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker.services.instruments import SHIPPED_DIR, DefinitionError, definitions_read, instruments_load
+from tracker.entries.services.instruments import SHIPPED_DIR, DefinitionError, definitions_read, instruments_load
 
 
 class Command(BaseCommand):

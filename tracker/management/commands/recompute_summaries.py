@@ -15,7 +15,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from tracker.services.summaries import recompute_summaries
+from tracker.insights.services import recompute_summaries
 
 
 def _date(value: str) -> date:

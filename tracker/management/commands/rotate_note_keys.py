@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from tracker.services.encryption import notes_reencrypt
+from tracker.entries.services.encryption import notes_reencrypt
 
 
 class Command(BaseCommand):

@@ -10,12 +10,12 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.entries.selectors.instruments import instrument_get
+from tracker.entries.services.checkins import checkin_create
+from tracker.entries.services.regulation import regulation_log_create
+from tracker.insights.services import recompute_summaries
 from tracker.models import CheckIn, ShareGrant, User
-from tracker.selectors.instruments import instrument_get
-from tracker.services.checkins import checkin_create
-from tracker.services.regulation import regulation_log_create
-from tracker.services.sharing import invite_accept, invite_create
-from tracker.services.summaries import recompute_summaries
+from tracker.sharing.services import invite_accept, invite_create
 
 DEMO_USERS = [
     {"email": "client@demo.securebase.local", "password": "demo-client-pass-1", "role": "client",

@@ -1,0 +1,33 @@
+import pytest
+from django.core.management import call_command
+
+from tracker.insights.selectors import trend_for_user
+from tracker.models import CheckIn, RegulationLog, ShareGrant, User, WeeklySummary
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_is_repeatable_and_gives_the_therapist_a_client_to_see(capsys):
+    call_command("seed_demo")
+    call_command("seed_demo")  # `make run` runs it on every start
+    output = capsys.readouterr().out
+    assert "client@demo.securebase.local / demo-client-pass-1" in output
+
+    client = User.objects.get(email="client@demo.securebase.local")
+    therapist = User.objects.get(email="therapist@demo.securebase.local")
+    assert therapist.is_verified and therapist.role == "therapist"
+    assert client.check_password("demo-client-pass-1")
+    assert CheckIn.objects.filter(user=client).count() >= 18
+    assert RegulationLog.objects.filter(user=client).count() == 10
+    assert WeeklySummary.objects.filter(user=client).count() >= 9
+    assert ShareGrant.objects.filter(client=client, therapist=therapist).count() == 1
+    assert trend_for_user(user=client)["direction"]["value"] == "improving"
+
+
+def test_seed_demo_refuses_production(settings):
+    from django.core.management import CommandError
+
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError):
+        call_command("seed_demo")
+    assert not User.objects.exists()

@@ -1,0 +1,73 @@
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.utils import timezone as django_timezone
+from knox.models import AbstractAuthToken
+
+from tracker.common.timezones import validate_timezone
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("Users need an email address.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """An app user: a client who tracks, or a therapist who sees what clients share."""
+
+    class Role(models.TextChoices):
+        CLIENT = "client", "Client"
+        THERAPIST = "therapist", "Therapist"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # Always stored lower-cased (see UserManager / user_register), so plain uniqueness is enough.
+    email = models.EmailField(max_length=254, unique=True)
+    display_name = models.CharField(max_length=80, blank=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
+    # Only a therapist whose credentials staff have checked may accept a client's share.
+    is_verified = models.BooleanField(default=False)
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    locale = models.CharField(max_length=16, default="en")
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=django_timezone.now)
+    # When the user's current local week ends (UTC): the scheduler writes their weekly summary then.
+    # NULL = not scheduled yet (new user, or timezone just changed); the summary job fills it in.
+    next_summary_at = models.DateTimeField(null=True, blank=True, db_index=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=["client", "therapist"]), name="user_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"User {self.id}"
+
+    @property
+    def is_therapist(self) -> bool:
+        return self.role == self.Role.THERAPIST
+
+
+class DeviceToken(AbstractAuthToken):
+    """A knox token (stored as a digest) for one device, so each phone can be logged out alone."""
+
+    device_name = models.CharField(max_length=80, blank=True)

@@ -1,0 +1,151 @@
+"""`GET /me/export`: the user's data as one JSON document, in the shapes the rest of the API uses.
+
+Record shapes reuse the resource serializers (check-ins, logs, summaries, reminders, inbox, shares)
+so an export reads like the API a developer already knows; only devices differ (masked token)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from notifications.api.serializers import InboxItemSerializer, ReminderScheduleSerializer
+from notifications.models import Delivery, Device
+from tracker.accounts.api.views import UserSerializer
+from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.data_rights.selectors import mask_push_token, user_export
+from tracker.entries.api.checkins import CheckInSerializer
+from tracker.entries.api.regulation import RegulationLogSerializer
+from tracker.insights.api.views import WeeklySummarySerializer
+from tracker.models import AccessLogEntry, DeviceToken, ShareGrant, ShareInvite, TherapySession
+from tracker.sharing.api.serializers import PersonSerializer
+from tracker.sharing.api.shares import GrantSerializer
+from tracker.sharing.models import ALL_SCOPES
+
+
+class ExportDeviceSerializer(serializers.ModelSerializer):
+    token = serializers.SerializerMethodField(help_text="Masked: only the last characters of the push token.")
+
+    class Meta:
+        model = Device
+        fields = ["id", "platform", "token", "app_version", "enabled", "disabled_reason", "created_at", "updated_at"]
+        read_only_fields = fields
+
+    def get_token(self, device) -> str:
+        return mask_push_token(device.token)
+
+
+class ExportLoginTokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DeviceToken
+        fields = ["device_name", "created", "expiry"]
+        read_only_fields = fields
+
+
+class ExportDeliverySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Delivery
+        fields = ["kind", "slot", "status", "skip_reason", "title", "body", "deep_link", "created_at"]
+        read_only_fields = fields
+
+
+class ExportHeldShareSerializer(serializers.ModelSerializer):
+    """A share the user holds as a therapist."""
+
+    client = PersonSerializer()
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShareGrant
+        fields = [
+            "id",
+            "client",
+            "scopes",
+            "status",
+            "created_at",
+            "accepted_at",
+            "revoked_at",
+            "revoked_by",
+            "expires_at",
+        ]
+        read_only_fields = fields
+
+    def get_status(self, obj) -> str:
+        return obj.effective_status()
+
+
+class ExportInviteSerializer(serializers.ModelSerializer):
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
+
+    class Meta:
+        model = ShareInvite
+        fields = ["id", "scopes", "created_at", "expires_at", "grant_expires_at", "used_at"]
+        read_only_fields = fields
+
+
+class ExportAccessLogEntrySerializer(serializers.ModelSerializer):
+    grant = serializers.UUIDField(source="grant_id")
+    client = PersonSerializer()
+    therapist = PersonSerializer()
+
+    class Meta:
+        model = AccessLogEntry
+        fields = ["id", "grant", "client", "therapist", "resource", "channel", "accessed_at"]
+        read_only_fields = fields
+
+
+class ExportTherapySessionSerializer(serializers.ModelSerializer):
+    grant = serializers.UUIDField(source="grant_id")
+    client = PersonSerializer()
+    therapist = PersonSerializer()
+
+    class Meta:
+        model = TherapySession
+        fields = ["id", "grant", "client", "therapist", "occurred_at", "created_at"]
+        read_only_fields = fields
+
+
+class UserExportSerializer(serializers.Serializer):
+    format_version = serializers.IntegerField(help_text="Bumped when the document's shape changes incompatibly.")
+    exported_at = serializers.DateTimeField()
+    deleted_records_excluded = serializers.BooleanField(
+        help_text="Always true: records the user deleted (sync tombstones) are not part of the export."
+    )
+    profile = UserSerializer(source="user")
+    checkins = CheckInSerializer(many=True, help_text="With decrypted notes and scores.")
+    regulation_logs = RegulationLogSerializer(many=True)
+    weekly_summaries = WeeklySummarySerializer(many=True)
+    reminder_schedule = ReminderScheduleSerializer(allow_null=True, help_text="null: never set.")
+    devices = ExportDeviceSerializer(many=True, help_text="Push devices; tokens masked.")
+    login_tokens = ExportLoginTokenSerializer(
+        many=True, help_text="Logged-in devices (the tokens themselves are not stored)."
+    )
+    inbox = InboxItemSerializer(many=True)
+    deliveries = ExportDeliverySerializer(many=True, help_text="Nudges and summary notices sent or skipped.")
+    shares_given = GrantSerializer(many=True, help_text="Shares with therapists (as a client).")
+    shares_held = ExportHeldShareSerializer(many=True, help_text="Clients' shares (as a therapist).")
+    share_invites = ExportInviteSerializer(many=True, help_text="Invites created (the codes are not stored).")
+    access_log = ExportAccessLogEntrySerializer(
+        many=True, help_text="Therapist reads of the user's data, and (as a therapist) of clients' data."
+    )
+    therapy_sessions = ExportTherapySessionSerializer(many=True)
+
+
+class MeExportView(APIView):
+    # Expensive (every row of the user): its own hourly budget on top of the per-user rate.
+    throttle_classes = [UserRateThrottle, ScopedRateThrottle]
+    throttle_scope = "data_export"
+
+    @extend_schema(
+        responses={200: UserExportSerializer, **ERROR_RESPONSES(401, 429)},
+        summary="Everything the server holds about you, as one JSON document",
+        description=(
+            "Profile, check-ins (with notes and scores), regulation logs, weekly summaries, reminder "
+            "schedule, devices (push tokens masked), inbox, deliveries, shares on both sides, the access "
+            "log and therapy sessions. Live records only (`deleted_records_excluded`). Rate-limited "
+            "(default 10 per hour)."
+        ),
+    )
+    def get(self, request):
+        return Response(UserExportSerializer(user_export(user=request.user)).data)

@@ -1,0 +1,42 @@
+"""Account erasure (`DELETE /me`): the user and every row that is theirs, in one transaction.
+
+Every model that points at the user does so with `on_delete=CASCADE` (tests walk
+`apps.get_models()` to keep it that way), so deleting the user row deletes check-ins, regulation
+logs, summaries, the change counter, reminder schedule, devices, inbox, deliveries (with their
+dispatches and attempts), login tokens, share invites, grants on either side (so a therapist's
+client list loses the client, and a therapist's own erasure ends the grants they held), therapy
+sessions and the access log. The access log is append-only for UPDATE (ORM guard and database
+trigger); DELETE is allowed, and Django's cascade deletes it with raw queries that bypass the
+ORM guard, so erasure works on both SQLite and PostgreSQL.
+
+Why the row lock first: the weekly-summary job claims users with `SELECT … FOR UPDATE SKIP LOCKED`
+and writes summaries with statements that join `tracker_user`. Holding the user's row lock from
+before the cascade collects rows until commit means the job either finished with this user before
+(and its rows are collected and deleted) or skips them, so no summary can be written for a user
+between collection and delete. On SQLite the immediate transaction serializes writers anyway."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from rest_framework import serializers
+
+from tracker.accounts.services import InvalidCredentials, credentials_check
+from tracker.models import User
+
+
+def user_erase(*, user: User, password: str) -> None:
+    """Erase `user` if `password` is theirs; wrong password → ValidationError on `password`.
+
+    The password is checked through the login lockout (`credentials_check`), so a stolen token cannot
+    be used to guess the password here either: repeated failures raise `LoginLocked` like login."""
+    try:
+        credentials_check(email=user.email, password=password)
+    except InvalidCredentials:
+        raise serializers.ValidationError({"password": ["The password is wrong."]}) from None
+    with transaction.atomic():
+        locked = User.objects.select_for_update().filter(pk=user.pk).first()
+        if locked is None:
+            return  # erased already (a concurrent request): the outcome the caller wanted
+        # Login tokens go with the cascade; deleting them is part of the same transaction, so a
+        # token stops working exactly when the data is gone, never before or after.
+        locked.delete()

@@ -1,0 +1,399 @@
+"""Regulation-log endpoints and serializers, and the vocabularies the phone builds its pickers from.
+
+`RegulationLogSerializer` is the read shape everywhere (list, sync feed, therapist views); pass
+`include_note=False` (or use `RegulationLogWithoutNoteSerializer`) where the note must not be shown."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracker.common.api.errors import ApiError
+from tracker.common.api.fields import (
+    OffsetDateTimeField,
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    local_isoformat,
+    offset_minutes,
+)
+from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.entries import vocabularies
+from tracker.entries.api.checkins import ListQuerySerializer, raise_for
+from tracker.entries.selectors.entries import regulation_log_get, regulation_log_list
+from tracker.entries.services import regulation as regulation_services
+from tracker.entries.services.entries import EntryWrite
+from tracker.models import RegulationLog
+
+NOTE_MAX_LENGTH = 4000
+RECOVERY_MAX_MINUTES = 7 * 24 * 60
+
+
+def _intensity(**kwargs) -> StrictIntegerField:
+    return StrictIntegerField(min_value=vocabularies.INTENSITY_MIN, max_value=vocabularies.INTENSITY_MAX, **kwargs)
+
+
+class StrictChoiceField(serializers.ChoiceField):
+    default_error_messages = {"invalid_choice": "“{input}” is not one of the codes in /api/v1/vocabularies/."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid_choice", input=data)
+        return super().to_internal_value(data)
+
+
+class EmotionSerializer(serializers.Serializer):
+    label = StrictChoiceField(choices=list(vocabularies.EMOTIONS), help_text="An emotion code from the vocabulary.")
+    intensity = _intensity(help_text="0-10.")
+
+
+# --- Read shape ------------------------------------------------------------------------------------
+class RegulationLogSerializer(serializers.ModelSerializer):
+    occurred_at = serializers.SerializerMethodField(help_text="When it happened, in the phone's offset at the time.")
+    emotions = EmotionSerializer(many=True)
+    strategies = serializers.ListField(child=serializers.CharField(), help_text="Strategy codes.")
+    strategy_families = serializers.SerializerMethodField(
+        help_text="The families of the strategies used (engagement, disengagement, …), in vocabulary order."
+    )
+    safety = serializers.BooleanField(
+        source="safety_answer", allow_null=True, help_text="The answer to the optional safety question."
+    )
+    complete = serializers.SerializerMethodField(help_text="True once intensity_after and recovery_minutes are in.")
+    editable_until = serializers.SerializerMethodField(
+        help_text="Full edits are refused (409) after this; empty completion fields can still be filled in."
+    )
+
+    class Meta:
+        model = RegulationLog
+        fields = [
+            "id",
+            "occurred_at",
+            "utc_offset_minutes",
+            "trigger",
+            "trigger_target",
+            "emotions",
+            "intensity_before",
+            "intensity_after",
+            "strategies",
+            "strategy_families",
+            "reached_out",
+            "reached_out_helped",
+            "recovery_minutes",
+            "safety",
+            "safety_flag",
+            "note",
+            "complete",
+            "revision",
+            "created_at",
+            "updated_at",
+            "editable_until",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "note": {"help_text": "Free text, encrypted at rest."},
+            "safety_flag": {
+                "help_text": (
+                    "Set when the safety answer is yes, or intensity >= 9 had no recovery recorded after a while."
+                )
+            },
+            "revision": {"help_text": "Increases with every change; send it as `base_revision` when syncing an edit."},
+            "trigger_target": {"help_text": "Who it was about (partner, parent, …), or empty."},
+        }
+
+    def __init__(self, *args, include_note: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not include_note:
+            self.fields.pop("note")
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_occurred_at(self, log: RegulationLog) -> str:
+        return local_isoformat(log.occurred_at, log.utc_offset_minutes)
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=list(vocabularies.STRATEGY_FAMILIES)))
+    )
+    def get_strategy_families(self, log: RegulationLog) -> list[str]:
+        counts = vocabularies.strategies_by_family(log.strategies)
+        return [family for family, count in counts.items() if count]
+
+    def get_complete(self, log: RegulationLog) -> bool:
+        return log.intensity_after is not None and log.recovery_minutes is not None
+
+    @extend_schema_field(serializers.DateTimeField())
+    def get_editable_until(self, log: RegulationLog) -> str:
+        return (log.created_at + regulation_services.edit_window()).isoformat()
+
+
+class RegulationLogWithoutNoteSerializer(RegulationLogSerializer):
+    def __init__(self, *args, **kwargs):
+        kwargs["include_note"] = False
+        super().__init__(*args, **kwargs)
+
+    class Meta(RegulationLogSerializer.Meta):
+        fields = [name for name in RegulationLogSerializer.Meta.fields if name != "note"]
+        read_only_fields = fields
+
+
+class CrisisResourceSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField(required=False, help_text="Number to call.")
+    text = serializers.CharField(required=False, help_text="Number to text.")
+    url = serializers.URLField(required=False)
+
+
+class CrisisResourcesSerializer(serializers.Serializer):
+    locale = serializers.CharField(help_text="The entry used: the user's locale, its language, or `default`.")
+    message = serializers.CharField(help_text="What to do now. Securebase is not monitored in real time.")
+    resources = CrisisResourceSerializer(many=True)
+
+
+class RegulationLogDetailSerializer(RegulationLogSerializer):
+    """The single-log shape (create, detail, edit): adds crisis resources when the log is flagged."""
+
+    crisis_resources = serializers.SerializerMethodField(
+        help_text="Present (not null) when safety_flag is set: help for the user's locale."
+    )
+
+    class Meta(RegulationLogSerializer.Meta):
+        fields = [*RegulationLogSerializer.Meta.fields, "crisis_resources"]
+        read_only_fields = fields
+
+    @extend_schema_field(CrisisResourcesSerializer(allow_null=True))
+    def get_crisis_resources(self, log: RegulationLog) -> dict | None:
+        if not log.safety_flag:
+            return None
+        request = self.context.get("request")
+        locale = getattr(getattr(request, "user", None), "locale", None)
+        return regulation_services.crisis_resources(locale)
+
+
+# --- Write shapes ----------------------------------------------------------------------------------
+class RegulationLogFieldsSerializer(serializers.Serializer):
+    occurred_at = OffsetDateTimeField(help_text="ISO 8601 with the phone's UTC offset; not in the future.")
+    trigger = StrictChoiceField(choices=list(vocabularies.TRIGGERS), help_text="A trigger code.")
+    trigger_target = StrictChoiceField(
+        choices=list(vocabularies.TRIGGER_TARGETS),
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text="Who it was about; empty or null for nobody in particular.",
+    )
+    emotions = serializers.ListField(
+        child=EmotionSerializer(),
+        required=False,
+        max_length=len(vocabularies.EMOTIONS),
+        help_text="Each emotion at most once, with its intensity 0-10.",
+    )
+    intensity_before = _intensity(required=False, allow_null=True, help_text="0-10, at the start of the episode.")
+    intensity_after = _intensity(
+        required=False, allow_null=True, help_text="0-10, once it is over; needs intensity_before."
+    )
+    strategies = serializers.ListField(
+        child=StrictChoiceField(choices=list(vocabularies.STRATEGIES)),
+        required=False,
+        max_length=len(vocabularies.STRATEGIES),
+        help_text="Strategy codes used (multi-select, each once).",
+    )
+    reached_out = StrictBooleanField(
+        required=False, allow_null=True, help_text="Reached out to someone (true) or nobody (false)."
+    )
+    reached_out_helped = StrictBooleanField(
+        required=False, allow_null=True, help_text="Whether reaching out helped; only with reached_out = true."
+    )
+    recovery_minutes = StrictIntegerField(
+        min_value=0,
+        max_value=RECOVERY_MAX_MINUTES,
+        required=False,
+        allow_null=True,
+        help_text="Minutes until it eased.",
+    )
+    safety = StrictBooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Answer to the optional safety question (urges to harm yourself); true flags the log.",
+    )
+    note = StrictCharField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False)
+
+    def validate_emotions(self, emotions):
+        labels = [e["label"] for e in emotions]
+        if len(set(labels)) != len(labels):
+            raise serializers.ValidationError("Each emotion may appear only once.")
+        return sorted((dict(e) for e in emotions), key=lambda e: e["label"])
+
+    def validate_strategies(self, strategies):
+        if len(set(strategies)) != len(strategies):
+            raise serializers.ValidationError("Each strategy may appear only once.")
+        return sorted(strategies)
+
+    def validate(self, attrs):
+        if "safety" in attrs:
+            attrs["safety_answer"] = attrs.pop("safety")
+        if "occurred_at" in attrs:
+            attrs["utc_offset_minutes"] = offset_minutes(attrs["occurred_at"])
+        if attrs.get("trigger_target", "") is None:
+            attrs["trigger_target"] = ""
+        return attrs
+
+
+class RegulationLogWriteSerializer(RegulationLogFieldsSerializer):
+    """A log as the phone sends it (create, and full records in sync)."""
+
+    id = serializers.UUIDField(help_text="Generated by the phone (UUID); retrying with the same id is safe.")
+
+
+class RegulationLogUpdateSerializer(RegulationLogFieldsSerializer):
+    revision = StrictIntegerField(
+        min_value=1,
+        required=False,
+        help_text="If given, the edit is refused (409) unless this is the current revision.",
+    )
+
+
+def regulation_write_from_record(*, op: str, id, record: dict | None, base_revision: int | None, catalog=None):
+    """A sync batch item for a regulation log → a validated write (raises ValidationError)."""
+    if op == "delete":
+        return EntryWrite(regulation_services.RegulationLogKind, "delete", id)
+    data = RegulationLogWriteSerializer(data={**(record or {}), "id": str(id)})
+    data.is_valid(raise_exception=True)
+    fields = dict(data.validated_data)
+    fields.pop("id")
+    values = regulation_services.regulation_values(fields=fields)
+    return EntryWrite(regulation_services.RegulationLogKind, op, id, values, base_revision=base_revision)
+
+
+# --- Views -----------------------------------------------------------------------------------------
+class RegulationListQuerySerializer(ListQuerySerializer):
+    strategy = StrictChoiceField(
+        choices=list(vocabularies.STRATEGIES), required=False, help_text="Only logs that used this strategy."
+    )
+    trigger = StrictChoiceField(choices=list(vocabularies.TRIGGERS), required=False, help_text="Only this trigger.")
+
+
+class RegulationLogListView(GenericAPIView):
+    serializer_class = RegulationLogSerializer
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return RegulationLog.objects.none()
+        query = RegulationListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return regulation_log_list(user=self.request.user, **query.validated_data)
+
+    @extend_schema(
+        parameters=[RegulationListQuerySerializer],
+        responses={200: RegulationLogSerializer(many=True), **ERROR_RESPONSES(400, 401, 404)},
+        summary="List your regulation logs, newest first (cursor pagination)",
+        description="404 for a cursor that was not handed out by this endpoint.",
+    )
+    def get(self, request):
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(RegulationLogSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=RegulationLogWriteSerializer,
+        responses={
+            201: OpenApiResponse(RegulationLogDetailSerializer, description="Created (crisis resources if flagged)."),
+            200: OpenApiResponse(RegulationLogDetailSerializer, description="A retry: stored with this same body."),
+            **ERROR_RESPONSES(400, 401, 409, 413),
+        },
+        summary="Log an emotion-regulation episode (idempotent on the client-generated id)",
+        description=(
+            "Log it while it happens and complete it later (PATCH intensity_after, recovery_minutes, …). "
+            "The same `id` with the same body returns the stored log (200); with a different body, 409. "
+            "A yes to the safety question flags the log and the response carries crisis resources for "
+            "the user's locale."
+        ),
+    )
+    def post(self, request):
+        data = RegulationLogWriteSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        outcome = regulation_services.regulation_log_create(user=request.user, **data.validated_data)
+        raise_for(outcome)
+        code = status.HTTP_201_CREATED if outcome.status == "created" else status.HTTP_200_OK
+        return Response(RegulationLogDetailSerializer(outcome.row, context={"request": request}).data, status=code)
+
+
+class RegulationLogDetailView(GenericAPIView):
+    serializer_class = RegulationLogDetailSerializer
+
+    def get_object(self) -> RegulationLog:
+        log = regulation_log_get(user=self.request.user, log_id=self.kwargs["pk"])
+        if log is None:
+            raise ApiError(404, "not_found", "Not found.")
+        return log
+
+    @extend_schema(responses={200: RegulationLogDetailSerializer, **ERROR_RESPONSES(401, 404)}, summary="One log")
+    def get(self, request, pk):
+        return Response(RegulationLogDetailSerializer(self.get_object(), context={"request": request}).data)
+
+    @extend_schema(
+        request=RegulationLogUpdateSerializer,
+        responses={200: RegulationLogDetailSerializer, **ERROR_RESPONSES(400, 401, 404, 409, 413)},
+        summary="Complete or edit a log",
+        description=(
+            "Any field within the edit window; after it, only empty fields among intensity_after, "
+            "recovery_minutes, reached_out and reached_out_helped can be filled in (else 409 "
+            "`edit_window_closed`). 409 `stale_revision` if `revision` is given and outdated."
+        ),
+    )
+    def patch(self, request, pk):
+        log = self.get_object()
+        data = RegulationLogUpdateSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        changes = dict(data.validated_data)
+        base_revision = changes.pop("revision", None)
+        outcome = regulation_services.regulation_log_update(
+            user=request.user, log=log, changes=changes, base_revision=base_revision
+        )
+        raise_for(outcome)
+        return Response(RegulationLogDetailSerializer(outcome.row, context={"request": request}).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, **ERROR_RESPONSES(401, 404)},
+        summary="Delete a log (a tombstone remains for sync)",
+    )
+    def delete(self, request, pk):
+        outcome = regulation_services.regulation_log_delete(user=request.user, log=self.get_object())
+        raise_for(outcome)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- Vocabularies ----------------------------------------------------------------------------------
+class VocabularyEntrySerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="Stable code sent in logs; never reused.")
+    label = serializers.CharField(help_text="English label (phones may localise by code).")
+    since = serializers.IntegerField(help_text="Vocabulary version that added the entry.")
+
+
+class StrategyFamilySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    strategies = VocabularyEntrySerializer(many=True)
+
+
+class IntensityScaleSerializer(serializers.Serializer):
+    min = serializers.IntegerField()
+    max = serializers.IntegerField()
+
+
+class VocabulariesSerializer(serializers.Serializer):
+    version = serializers.IntegerField(help_text="Grows when entries are added; existing codes never change.")
+    triggers = VocabularyEntrySerializer(many=True)
+    trigger_targets = VocabularyEntrySerializer(many=True)
+    emotions = VocabularyEntrySerializer(many=True)
+    strategy_families = StrategyFamilySerializer(many=True)
+    intensity = IntensityScaleSerializer()
+
+
+class VocabulariesView(APIView):
+    @extend_schema(
+        responses={200: VocabulariesSerializer, **ERROR_RESPONSES(401)},
+        summary="Triggers, relationship targets, emotions and strategies (by family) for the log pickers",
+        description="Entries are only ever added: a phone should ignore codes it does not know yet.",
+    )
+    def get(self, request):
+        return Response(vocabularies.as_payload())

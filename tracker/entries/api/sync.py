@@ -1,0 +1,265 @@
+"""`GET/POST /api/v1/sync/`: the change feed and batch upload for offline phones (all entry types)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema, extend_schema_field
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from tracker.common.api.errors import ApiError, _flatten_fields
+from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.entries.api.checkins import CheckInSerializer, checkin_write_from_record
+from tracker.entries.api.regulation import RegulationLogSerializer, regulation_write_from_record
+from tracker.entries.selectors.entries import CursorAhead, change_feed
+from tracker.entries.selectors.instruments import InstrumentCatalog, instrument_catalog
+from tracker.entries.services.entries import EntryWrite, WriteOutcome
+from tracker.entries.services.sync import ENTRY_KINDS, BadCursor, cursor_decode, cursor_encode, sync_push
+
+
+@dataclass(frozen=True)
+class SyncAdapter:
+    """How the sync endpoint reads and writes one entry type."""
+
+    read_serializer: type[serializers.Serializer]
+    write_from_record: Callable[..., EntryWrite]
+
+
+SYNC_ADAPTERS: dict[str, SyncAdapter] = {
+    "checkin": SyncAdapter(CheckInSerializer, checkin_write_from_record),
+    "regulation_log": SyncAdapter(RegulationLogSerializer, regulation_write_from_record),
+}
+assert set(SYNC_ADAPTERS) == set(ENTRY_KINDS)
+
+RecordSerializer = PolymorphicProxySerializer(
+    component_name="SyncRecord",
+    serializers=[adapter.read_serializer for adapter in SYNC_ADAPTERS.values()],
+    resource_type_field_name=None,
+)
+
+
+# --- Shapes ----------------------------------------------------------------------------------------
+class ChangeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=list(ENTRY_KINDS), help_text="The entry type.")
+    op = serializers.ChoiceField(
+        choices=["upsert", "delete"], help_text="upsert: store `record` as is; delete: drop the entry locally."
+    )
+    id = serializers.UUIDField()
+    revision = serializers.IntegerField(help_text="The entry's revision after this change.")
+    record = serializers.SerializerMethodField(help_text="The full entry for upserts; null for deletes.")
+    deleted_at = serializers.DateTimeField(allow_null=True, help_text="Set for deletes.")
+
+    @extend_schema_field(RecordSerializer)
+    def get_record(self, change) -> dict | None:
+        return change["record"]
+
+
+def change_of(kind_name: str, row) -> dict:
+    """A feed change for a row: an upsert with the full record, or a tombstone without any health data."""
+    deleted = row.deleted_at is not None
+    return {
+        "type": kind_name,
+        "op": "delete" if deleted else "upsert",
+        "id": row.id,
+        "revision": row.revision,
+        "record": None if deleted else SYNC_ADAPTERS[kind_name].read_serializer(row).data,
+        "deleted_at": row.deleted_at,
+    }
+
+
+class FeedSerializer(serializers.Serializer):
+    changes = ChangeSerializer(many=True, help_text="Oldest first; apply in order.")
+    cursor = serializers.CharField(help_text="Pass as `cursor` on the next request (opaque).")
+    has_more = serializers.BooleanField(help_text="True: fetch again right away with the new cursor.")
+
+
+class SyncItemSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=list(ENTRY_KINDS))
+    op = serializers.ChoiceField(
+        choices=["create", "update", "delete"],
+        help_text="create: a new entry (idempotent); update: the full edited record; delete: leave a tombstone.",
+    )
+    id = serializers.UUIDField(help_text="The entry's client-generated id.")
+    base_revision = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="update only: the revision the edit was made on; a different current revision is a conflict.",
+    )
+    record = serializers.DictField(
+        required=False,
+        help_text="create/update: the entry exactly as for its REST create (check-in or regulation log body).",
+    )
+
+    def validate(self, attrs):
+        if attrs["op"] in ("create", "update") and "record" not in attrs:
+            raise serializers.ValidationError({"record": ["Required for create and update."]})
+        record_id = (attrs.get("record") or {}).get("id")
+        if record_id is not None and str(record_id) != str(attrs["id"]):
+            raise serializers.ValidationError({"record.id": ["Must equal the item's id (or be left out)."]})
+        return attrs
+
+
+class BatchSerializer(serializers.Serializer):
+    items = serializers.ListField(
+        child=SyncItemSerializer(),
+        help_text=f"At most {settings.SYNC_BATCH_MAX_ITEMS} items; more is refused with 413 and nothing is stored.",
+    )
+
+
+class ItemErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="validation_error, conflict, stale_revision, edit_window_closed, …")
+    message = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+
+
+class ResultSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    id = serializers.CharField(help_text="The item's id as sent.")
+    status = serializers.ChoiceField(
+        choices=["created", "updated", "deleted", "unchanged", "conflict", "invalid"],
+        help_text=(
+            "created/updated/deleted: stored; unchanged: already stored like this (a retry); conflict: the "
+            "server's version wins, see `current`; invalid: not stored, see `error`."
+        ),
+    )
+    revision = serializers.IntegerField(allow_null=True, help_text="The entry's revision on the server, if visible.")
+    error = ItemErrorSerializer(required=False)
+    current = ChangeSerializer(
+        required=False, allow_null=True, help_text="conflict only: the server's state of the entry, as a feed change."
+    )
+
+
+class BatchResultSerializer(serializers.Serializer):
+    results = ResultSerializer(many=True, help_text="One per item, in the order sent.")
+
+
+class FeedQuerySerializer(serializers.Serializer):
+    cursor = serializers.CharField(required=False, help_text="From the previous response; leave out to start over.")
+    limit = serializers.IntegerField(
+        min_value=1, max_value=settings.SYNC_PAGE_MAX, default=200, help_text="Changes per page."
+    )
+
+
+def _item_error(exc: Exception) -> dict:
+    if isinstance(exc, ApiError):
+        return {"code": exc.error_code, "message": str(exc.detail)}
+    fields = _flatten_fields(exc.detail)
+    return {"code": "validation_error", "message": "The item is not valid; see fields.", "fields": fields}
+
+
+# --- View ------------------------------------------------------------------------------------------
+class _Catalog:
+    @cached_property
+    def value(self) -> InstrumentCatalog:
+        return instrument_catalog()
+
+
+class SyncView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("cursor", str, required=False, description="From the previous response; omit to start."),
+            OpenApiParameter("limit", int, required=False, description=f"1-{settings.SYNC_PAGE_MAX}, default 200."),
+        ],
+        responses={200: FeedSerializer, **ERROR_RESPONSES(400, 401)},
+        summary="Changes to your entries since a cursor (pull)",
+        description=(
+            "Every create, edit and delete of your check-ins and regulation logs after `cursor`, oldest first, "
+            "deletes as tombstones. Apply the changes in order, store the new `cursor`, repeat while "
+            "`has_more`: the phone then holds exactly the server's state."
+        ),
+    )
+    def get(self, request):
+        query = FeedQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        try:
+            after = cursor_decode(query.validated_data.get("cursor"))
+            page = change_feed(user=request.user, after=after, limit=query.validated_data["limit"])
+        except (BadCursor, CursorAhead):
+            raise serializers.ValidationError(
+                {"cursor": ["Not a cursor from this account's feed; start over."]}
+            ) from None
+        body = {
+            "changes": [change_of(kind.name, row) for kind, row in page.changes],
+            "cursor": cursor_encode(page.last_seq),
+            "has_more": page.has_more,
+        }
+        return Response(FeedSerializer(body).data)
+
+    @extend_schema(
+        request=BatchSerializer,
+        responses={
+            200: BatchResultSerializer,
+            **ERROR_RESPONSES(400, 401, 413),
+        },
+        summary="Upload a batch of offline creates, edits and deletes (push)",
+        description=(
+            f"Up to {settings.SYNC_BATCH_MAX_ITEMS} items, answered one by one in order: valid items are stored "
+            "even when others fail. Retrying a batch is safe (items come back `unchanged`). An id may appear "
+            "only once per batch. 400 only when the body itself is malformed; 413 when it has too many items."
+        ),
+    )
+    def post(self, request):
+        items = request.data.get("items") if isinstance(request.data, dict) else None
+        if not isinstance(items, list):
+            raise serializers.ValidationError({"items": ["A list of sync items is required."]})
+        if len(items) > settings.SYNC_BATCH_MAX_ITEMS:
+            raise ApiError(
+                413, "batch_too_large", f"At most {settings.SYNC_BATCH_MAX_ITEMS} items per batch; split it."
+            )
+
+        catalog = _Catalog()
+        results: list[dict | None] = [None] * len(items)
+        writes: list[EntryWrite] = []
+        positions: list[int] = []
+        seen: set[tuple[str, str]] = set()
+        for index, raw in enumerate(items):
+            echo = {"type": str(raw.get("type", "")) if isinstance(raw, dict) else "", "revision": None}
+            echo["id"] = str(raw.get("id", "")) if isinstance(raw, dict) else ""
+            envelope = SyncItemSerializer(data=raw if isinstance(raw, dict) else {})
+            try:
+                if not isinstance(raw, dict):
+                    raise serializers.ValidationError({"non_field_errors": ["Each item must be an object."]})
+                envelope.is_valid(raise_exception=True)
+                item = envelope.validated_data
+                key = (item["type"], str(item["id"]))
+                if key in seen:
+                    raise ApiError(400, "duplicate_item", "This id already appears earlier in the batch.")
+                seen.add(key)
+                write = SYNC_ADAPTERS[item["type"]].write_from_record(
+                    op=item["op"],
+                    id=item["id"],
+                    record=item.get("record"),
+                    base_revision=item.get("base_revision"),
+                    catalog=catalog.value,
+                )
+            except (serializers.ValidationError, ApiError) as exc:
+                results[index] = {**echo, "status": "invalid", "error": _item_error(exc)}
+                continue
+            writes.append(write)
+            positions.append(index)
+
+        for index, outcome in zip(positions, sync_push(user=request.user, writes=writes), strict=True):
+            results[index] = self._result(outcome)
+        # Rendered as built: optional keys (`error`, `current`) are present only where they apply.
+        return Response({"results": results})
+
+    @staticmethod
+    def _result(outcome: WriteOutcome) -> dict:
+        visible = outcome.row  # None whenever the row is not this user's
+        result = {
+            "type": outcome.kind.name,
+            "id": str(outcome.id),
+            "status": outcome.status,
+            "revision": visible.revision if visible is not None else None,
+        }
+        if outcome.error is not None:
+            result["error"] = _item_error(outcome.error)
+        if outcome.status == "conflict":
+            current = change_of(outcome.kind.name, visible) if visible is not None else None
+            result["current"] = ChangeSerializer(current).data if current is not None else None
+        return result

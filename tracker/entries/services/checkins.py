@@ -1,0 +1,144 @@
+"""Belief check-ins: scoring a response set with its pinned instrument version, and writing it.
+
+Writes go through `tracker.entries.services.entries.entries_apply` (idempotency, conflicts, change feed)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from django.conf import settings
+from rest_framework import serializers
+
+from tracker.common.api.errors import ApiError
+from tracker.entries.selectors.instruments import InstrumentCatalog
+from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, entries_apply
+from tracker.insights import scoring
+from tracker.models import CheckIn, Instrument
+
+
+def edit_window() -> timedelta:
+    return timedelta(hours=settings.ENTRY_EDIT_WINDOW_HOURS)
+
+
+def responses_normalize(responses: list[dict]) -> list[dict]:
+    """Stable stored form: `{"item", "value"}` (+ `"target"`), sorted by target then item."""
+    normal = []
+    for response in responses:
+        entry = {"item": response["item"], "value": response["value"]}
+        if response.get("target") is not None:
+            entry["target"] = response["target"]
+        normal.append(entry)
+    return sorted(normal, key=lambda r: (r.get("target") or "", r["item"]))
+
+
+class CheckInKind(EntryKind):
+    name = "checkin"
+    model = CheckIn
+    content_fields = ("instrument_id", "occurred_at", "utc_offset_minutes", "responses", "note")
+    value_fields = (
+        "instrument",
+        "occurred_at",
+        "utc_offset_minutes",
+        "responses",
+        "note",
+        "anxiety",
+        "avoidance",
+        "self_model",
+        "other_model",
+        "distance_to_secure",
+        "quadrant",
+        "extra_scores",
+    )
+    select_related = ("instrument",)
+
+    @classmethod
+    def content(cls, source) -> dict:
+        if isinstance(source, dict):
+            source = {**source, "instrument_id": source["instrument"].pk}
+        return super().content(source)
+
+    @classmethod
+    def update_refusal(cls, row, values, now):
+        if values["instrument"].pk != row.instrument_id:
+            return ApiError(409, "conflict", "A check-in's instrument cannot change; delete it and create a new one.")
+        if now > row.created_at + edit_window():
+            return ApiError(
+                409, "edit_window_closed", f"Check-ins can be edited for {settings.ENTRY_EDIT_WINDOW_HOURS} hours."
+            )
+        return None
+
+
+def checkin_values(
+    *,
+    instrument: Instrument,
+    occurred_at: datetime,
+    utc_offset_minutes: int,
+    responses: list[dict],
+    note: str = "",
+    catalog: InstrumentCatalog | None = None,
+) -> dict:
+    """Model field values for a check-in, scores included; ValidationError naming `responses` if unscorable."""
+    key = catalog.scoring_key(instrument) if catalog else scoring.key_from_definition(instrument.definition)
+    try:
+        scores = scoring.score(key, responses, cut=settings.QUADRANT_CUT)
+    except scoring.ScoringError as exc:
+        raise serializers.ValidationError({exc.field: [str(exc)]}) from None
+    return {
+        "instrument": instrument,
+        "occurred_at": occurred_at,
+        "utc_offset_minutes": utc_offset_minutes,
+        "responses": responses_normalize(responses),
+        "note": note,
+        "anxiety": scores.anxiety,
+        "avoidance": scores.avoidance,
+        "self_model": scores.self_model,
+        "other_model": scores.other_model,
+        "distance_to_secure": scores.distance_to_secure,
+        "quadrant": scores.quadrant,
+        "extra_scores": scores.extra,
+    }
+
+
+def checkin_create(
+    *,
+    user,
+    id: UUID,
+    instrument: Instrument,
+    occurred_at: datetime,
+    utc_offset_minutes: int,
+    responses: list[dict],
+    note: str = "",
+    now: datetime | None = None,
+) -> WriteOutcome:
+    """Create (or recognise a retry of) a check-in: `created`, `unchanged` or `conflict`."""
+    values = checkin_values(
+        instrument=instrument,
+        occurred_at=occurred_at,
+        utc_offset_minutes=utc_offset_minutes,
+        responses=responses,
+        note=note,
+    )
+    return entries_apply(user=user, writes=[EntryWrite(CheckInKind, "create", id, values)], now=now)[0]
+
+
+def checkin_update(
+    *, user, checkin: CheckIn, changes: dict, base_revision: int | None = None, now: datetime | None = None
+) -> WriteOutcome:
+    """Edit `occurred_at`/`utc_offset_minutes`/`responses`/`note` of a live check-in; scores are recomputed
+    with the instrument version it was created with."""
+    current = {
+        "instrument": checkin.instrument,
+        "occurred_at": checkin.occurred_at,
+        "utc_offset_minutes": checkin.utc_offset_minutes,
+        "responses": checkin.responses,
+        "note": checkin.note,
+    }
+    current.update(changes)
+    values = checkin_values(**current)
+    write = EntryWrite(CheckInKind, "update", checkin.id, values, base_revision=base_revision)
+    return entries_apply(user=user, writes=[write], now=now)[0]
+
+
+def checkin_delete(*, user, checkin: CheckIn, now: datetime | None = None) -> WriteOutcome:
+    return entries_apply(user=user, writes=[EntryWrite(CheckInKind, "delete", checkin.id)], now=now)[0]

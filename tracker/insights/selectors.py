@@ -1,0 +1,159 @@
+"""Reads behind `GET /trends/`: one user's weekly aggregates and regulation episodes, in two queries.
+
+1. The check-ins of the user's whole history up to the end of the window, grouped in SQL by local
+   ISO week (Django's `Trunc(..., tzinfo=)`: `AT TIME ZONE` on PostgreSQL, zoneinfo inside SQLite's
+   `django_date_trunc`, so weeks are cut at the user's own midnight on both, DST included) and by
+   instrument (for the SD and r of the RCI). A year of history is ≤ 53 rows per instrument. A scalar
+   subquery on it counts the nudge slots in the window, for adherence.
+2. The regulation logs inside the window (a JSON list of strategies and a median are not portable
+   SQL aggregates, and a window holds at most a few hundred episodes).
+
+The number of weeks requested only changes the window, never the number of queries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, DateField, IntegerField, Subquery, Sum
+from django.db.models.functions import Coalesce, Trunc
+from django.utils import timezone
+
+from notifications.models import Delivery
+from tracker.common.weeks import WEEK, local_midnight_utc, local_week_start
+from tracker.entries.vocabularies import STRATEGY_FAMILY
+from tracker.insights import trends
+from tracker.models import CheckIn, RegulationLog
+
+MAX_WEEKS = 104
+DEFAULT_WEEKS = 12
+
+
+def trend_config() -> trends.TrendConfig:
+    return trends.TrendConfig(quadrant_cut=settings.QUADRANT_CUT)
+
+
+def nudges_asked_subquery(*, user, start: datetime, end: datetime) -> Subquery:
+    """How many check-ins the reminder schedule asked for in [start, end): its nudge slots in the
+    delivery ledger, sent or skipped, except while the user had paused nudges (then nothing was asked).
+
+    A scalar subquery, so it rides along in the weekly-history query instead of costing a third one."""
+    slots = (
+        Delivery.objects.filter(user=user, kind=Delivery.Kind.NUDGE, slot__gte=start, slot__lt=end)
+        .exclude(skip_reason=Delivery.SkipReason.PAUSED)
+        .order_by()
+        .values("user")
+        .annotate(slots=Count("id"))
+        .values("slots")
+    )
+    return Subquery(slots, output_field=IntegerField())
+
+
+def adherence_for_user(*, checkins_done: int, nudges_asked: int | None) -> dict:
+    """Check-ins done in the window / check-ins the reminder schedule asked for in it.
+
+    `nudges_asked` is None when the user has no check-ins at all (the count rides on the check-in
+    query, which then returns no rows); that is reported as such rather than guessed."""
+    if nudges_asked is None:
+        return trends.adherence(done=checkins_done, asked=None, reason="no check-ins yet")
+    return trends.adherence(done=checkins_done, asked=nudges_asked)
+
+
+def weekly_history(
+    *, user, until: datetime, asked_since: datetime | None = None
+) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None], int | None]:
+    """Every local week with check-ins before `until`, oldest first, the metadata of the
+    instruments used and, with `asked_since`, the nudge slots in [asked_since, until) (one query)."""
+    zone = ZoneInfo(user.timezone)
+    rows = (
+        CheckIn.objects.filter(user=user, deleted_at__isnull=True, occurred_at__lt=until)
+        .annotate(week=Trunc("occurred_at", "week", output_field=DateField(), tzinfo=zone))
+        .values("week", "instrument__code", "instrument__version", "instrument__definition__metadata")
+        .annotate(
+            n=Count("id"),
+            anxiety_sum=Sum("anxiety"),
+            avoidance_sum=Sum("avoidance"),
+            distance_sum=Sum("distance_to_secure"),
+        )
+        .order_by("week")
+    )
+    if asked_since is not None:
+        rows = rows.annotate(nudges_asked=Coalesce(nudges_asked_subquery(user=user, start=asked_since, end=until), 0))
+    rows = list(rows)
+    nudges_asked = rows[0]["nudges_asked"] if rows and asked_since is not None else None
+    return (*points_from_rows(rows), nudges_asked)
+
+
+def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
+    """Combine (week, instrument) sums into one weighted weekly point per week."""
+    totals: dict[date, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    instruments: dict[date, dict[str, int]] = defaultdict(dict)
+    metadata: dict[str, dict | None] = {}
+    for row in rows:
+        week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
+        key = f"{row['instrument__code']}:{row['instrument__version']}"
+        metadata[key] = row["instrument__definition__metadata"]
+        total = totals[week]
+        total[0] += row["n"]
+        total[1] += row["anxiety_sum"]
+        total[2] += row["avoidance_sum"]
+        total[3] += row["distance_sum"]
+        instruments[week][key] = instruments[week].get(key, 0) + row["n"]
+    points = [
+        trends.WeeklyPoint(
+            week_start=week,
+            checkins=int(n),
+            anxiety=anxiety / n,
+            avoidance=avoidance / n,
+            distance_to_secure=distance / n,
+            instruments=instruments[week],
+        )
+        for week, (n, anxiety, avoidance, distance) in sorted(totals.items())
+    ]
+    return points, metadata
+
+
+def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
+    """The JSON-ready body of `GET /api/v1/trends/?weeks=N` (also used by the therapist dashboard).
+
+    The window is the last `weeks` local ISO weeks *including the current, unfinished one* (so a
+    check-in made today shows at once). At most two queries, whatever `weeks`."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"weeks must be between 1 and {MAX_WEEKS}")
+    now = now or timezone.now()
+    zone = ZoneInfo(user.timezone)
+    current = local_week_start(now, zone)
+    window = [current - WEEK * (weeks - 1 - i) for i in range(weeks)]
+    window_lo = local_midnight_utc(window[0], zone)
+    window_hi = local_midnight_utc(current + WEEK, zone)
+
+    history, metadata, nudges_asked = weekly_history(user=user, until=window_hi, asked_since=window_lo)
+    episodes = [
+        trends.Episode(*row)
+        for row in RegulationLog.objects.filter(
+            user=user, deleted_at__isnull=True, occurred_at__gte=window_lo, occurred_at__lt=window_hi
+        ).values_list("intensity_before", "intensity_after", "strategies", "reached_out", "recovery_minutes")
+    ]
+    config = trend_config()
+    report = trends.trend_report(
+        history=history,
+        window=window,
+        episodes=episodes,
+        families=STRATEGY_FAMILY,
+        instrument_metadata=metadata,
+        config=config,
+    )
+    done = sum(w["checkins"] for w in report["weeks"])
+    report["adherence"] = adherence_for_user(checkins_done=done, nudges_asked=nudges_asked)
+    report["metadata"] = {
+        **trends.report_metadata(config),
+        "weeks_requested": weeks,
+        "timezone": user.timezone,
+        "window_start": window[0].isoformat(),
+        "window_end": (current + WEEK).isoformat(),
+        "current_week_included": True,
+        "generated_at": now.isoformat(),
+    }
+    return report

@@ -1,0 +1,602 @@
+"""The trend engine: weekly series and statistics of one user's movement toward a secure model.
+
+Plain functions over plain data (no Django), so every number can be checked against scipy and by
+hand. The selector (`tracker.insights.selectors`) fetches the weekly aggregates and regulation
+episodes and calls `trend_report`; the weekly summaries reuse `weekly_point_payload` and
+`regulation_statistics`, so the app shows the same figures everywhere.
+
+Decisions where DESIGN §5 is silent or, taken literally, misleading (each is reported in
+`metadata` so an app can explain it):
+
+- *Weekly points* are weeks with at least one check-in. Slopes are per calendar week: x is the
+  week's index from the start of the requested window, so a gap of three empty weeks counts as three.
+  The EWMA runs over the points in time order (empty weeks are not imputed) and over the user's whole
+  history, so the smoothed value of a week does not depend on how many weeks were requested.
+- *Direction* uses D's Theil-Sen slope over the last ≤ 12 points, but a slope whose size is below
+  `flat_slope_per_week` (default 0.05 scale points a week, i.e. 0.6 over 12 weeks) counts as flat:
+  with the literal rule (sign only) any noise would label a steady user "improving" or "worsening".
+- *Reliable change* baseline = mean of the weekly means of the user's first two weeks with
+  check-ins ever (not of the window, so asking for fewer weeks does not move the baseline); now = mean
+  of the last two weeks with check-ins inside the window. The two pairs must not overlap, so RCI
+  needs ≥ 4 weekly points. Higher anxiety/avoidance is worse: RC > +1.96 is reliable worsening.
+- *Quadrant hysteresis*: the first weekly point sets the label; after that it changes only when two
+  consecutive weekly points (weeks with check-ins) both fall in the same new quadrant. It runs over
+  the whole history for the same reason as the EWMA.
+- *Family share* is the share of strategy *uses* (each code counted once per episode), so the
+  shares sum to 1; per-strategy effectiveness is the mean drop of the episodes that used it
+  (an episode using two strategies counts for both).
+- *Co-regulation share* is over the episodes that answered `reached_out`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy import stats
+
+from tracker.common.weeks import iso_week_label
+from tracker.insights import scoring
+
+DIMENSIONS = ("anxiety", "avoidance", "distance_to_secure")
+RCI_DIMENSIONS = ("anxiety", "avoidance")
+QUADRANTS = ("secure", "preoccupied", "dismissing", "fearful")
+
+
+@dataclass(frozen=True)
+class TrendConfig:
+    ewma_lambda: float = 0.3
+    slope_max_points: int = 12
+    mann_kendall_min_n: int = 6
+    alpha: float = 0.05
+    rci_threshold: float = 1.96
+    direction_min_points: int = 3
+    flat_slope_per_week: float = 0.05
+    quadrant_cut: float = 4.0
+    min_strategy_episodes: int = 3
+
+
+DEFAULT_CONFIG = TrendConfig()
+
+
+@dataclass(frozen=True)
+class WeeklyPoint:
+    """One local ISO week with at least one check-in: means of the stored per-check-in scores."""
+
+    week_start: date
+    checkins: int
+    anxiety: float
+    avoidance: float
+    distance_to_secure: float
+    # "code:version" → check-ins that week, to pick the SD and r the RCI should use.
+    instruments: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """The scored columns of one regulation log."""
+
+    intensity_before: int | None
+    intensity_after: int | None
+    strategies: Sequence[str]
+    reached_out: bool | None
+    recovery_minutes: int | None
+
+
+@dataclass(frozen=True)
+class Reliability:
+    sd: float
+    r: float
+    provisional: bool
+    source: str
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return round(float(value), digits)
+
+
+# --- Instrument metadata ----------------------------------------------------------------------------
+
+
+def reliability_from_metadata(metadata: Mapping | None, dimension: str) -> Reliability | None:
+    """SD and test-retest/internal-consistency r of one dimension from an instrument's metadata.
+
+    The one place that knows the metadata format, currently
+    `{"anxiety": {"sd": 1.1, "r": 0.9, "source": "…"}, "avoidance": {…}, "provisional": true}`
+    (the `metadata` object of the instrument definition). Returns None when SD or r is missing or
+    unusable (r must be in [0, 1) and SD > 0, or SEdiff would be zero or imaginary)."""
+    if not isinstance(metadata, Mapping):
+        return None
+    entry = metadata.get(dimension)
+    if not isinstance(entry, Mapping):
+        return None
+    try:
+        sd, r = float(entry["sd"]), float(entry["r"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (sd > 0 and 0 <= r < 1):
+        return None
+    provisional = bool(entry.get("provisional", metadata.get("provisional", False)))
+    return Reliability(sd=sd, r=r, provisional=provisional, source=str(entry.get("source", "")))
+
+
+# --- Smoothing and trend statistics -----------------------------------------------------------------
+
+
+def ewma(values: Sequence[float | None], lam: float = DEFAULT_CONFIG.ewma_lambda) -> list[float | None]:
+    """Exponentially weighted moving average: s₁ = x₁, sₜ = λ·xₜ + (1 - λ)·sₜ₋₁.
+
+    None (a week without data) yields None and leaves the running value untouched."""
+    out: list[float | None] = []
+    running: float | None = None
+    for value in values:
+        if value is None:
+            out.append(None)
+            continue
+        running = float(value) if running is None else lam * float(value) + (1 - lam) * running
+        out.append(running)
+    return out
+
+
+def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict:
+    """Theil-Sen slope (median of pairwise slopes) with its confidence interval, via scipy."""
+    n = len(y)
+    if n < 2:
+        return {"slope": None, "intercept": None, "low": None, "high": None, "n": n}
+    result = stats.theilslopes(np.asarray(y, dtype=float), np.asarray(x, dtype=float), alpha=confidence)
+    return {
+        "slope": float(result.slope),
+        "intercept": float(result.intercept),
+        "low": float(result.low_slope),
+        "high": float(result.high_slope),
+        "n": n,
+    }
+
+
+def mann_kendall_s(y: Sequence[float]) -> int:
+    """S = Σ_{i<j} sign(yⱼ - yᵢ) for a series in time order."""
+    values = np.asarray(y, dtype=float)
+    if values.size < 2:
+        return 0
+    signs = np.sign(values[None, :] - values[:, None])
+    return int(np.triu(signs, k=1).sum())
+
+
+def mann_kendall_variance(y: Sequence[float]) -> float:
+    """Var(S) under H₀ with the tie correction: [n(n-1)(2n+5) - Σ t(t-1)(2t+5)] / 18."""
+    values = np.asarray(y, dtype=float)
+    n = values.size
+    _, counts = np.unique(values, return_counts=True)
+    ties = counts[counts > 1].astype(float)
+    return float((n * (n - 1) * (2 * n + 5) - np.sum(ties * (ties - 1) * (2 * ties + 5))) / 18.0)
+
+
+def mann_kendall(
+    y: Sequence[float],
+    *,
+    min_n: int = DEFAULT_CONFIG.mann_kendall_min_n,
+    alpha: float = DEFAULT_CONFIG.alpha,
+    continuity_correction: bool = True,
+) -> dict:
+    """Mann-Kendall trend test: S, Z (continuity-corrected by default) and the two-sided p.
+
+    Under `min_n` points the result is `descriptive`: S is reported, Z and p are not, because the
+    normal approximation is meaningless for so few points."""
+    n = len(y)
+    s = mann_kendall_s(y)
+    result = {"n": n, "s": s, "z": None, "p": None, "trend": None, "method": "descriptive"}
+    if n < min_n:
+        return result
+    variance = mann_kendall_variance(y)
+    if variance <= 0:  # every value tied: no evidence of any trend
+        z = 0.0
+    else:
+        shift = (1 if s > 0 else -1 if s < 0 else 0) if continuity_correction else 0
+        z = (s - shift) / math.sqrt(variance)
+    p = float(2 * stats.norm.sf(abs(z)))
+    trend = "no_trend"
+    if p < alpha:
+        trend = "increasing" if z > 0 else "decreasing"
+    result.update(z=float(z), p=p, trend=trend, method="mann_kendall")
+    return result
+
+
+def reliable_change(
+    *, baseline: float, now: float, sd: float, r: float, threshold: float = DEFAULT_CONFIG.rci_threshold
+) -> dict:
+    """Jacobson & Truax (1991): SEdiff = SD·√2·√(1 - r), RC = (now - baseline) / SEdiff.
+
+    Reliable when |RC| > threshold (1.96: a change this large would arise from measurement error
+    alone in under 5% of cases). For these dimensions higher is worse, so RC > 0 is worsening."""
+    se_diff = sd * math.sqrt(2) * math.sqrt(1 - r)
+    rc = (now - baseline) / se_diff
+    reliable = abs(rc) > threshold
+    change = "no_reliable_change"
+    if reliable:
+        change = "worsened" if rc > 0 else "improved"
+    return {
+        "baseline": baseline,
+        "now": now,
+        "difference": now - baseline,
+        "se_diff": se_diff,
+        "rc": rc,
+        "reliable": reliable,
+        "change": change,
+    }
+
+
+# --- Labels -----------------------------------------------------------------------------------------
+
+
+def quadrant_label(anxiety: float, avoidance: float, cut: float = DEFAULT_CONFIG.quadrant_cut) -> str:
+    """The weekly means' label, by the same rule that labels each check-in."""
+    return scoring.quadrant(anxiety=anxiety, avoidance=avoidance, cut=cut)
+
+
+def quadrant_with_hysteresis(points: Sequence[WeeklyPoint], cut: float = DEFAULT_CONFIG.quadrant_cut) -> dict:
+    """The weekly quadrant label, changed only after two consecutive weekly points agree on a new one."""
+    result = {"current": None, "since": None, "latest_week": None, "pending": None, "cut": cut, "n": len(points)}
+    if not points:
+        return result
+    current = quadrant_label(points[0].anxiety, points[0].avoidance, cut)
+    since = points[0].week_start
+    pending: str | None = None
+    pending_since: date | None = None
+    raw = current
+    for point in points[1:]:
+        raw = quadrant_label(point.anxiety, point.avoidance, cut)
+        if raw == current:
+            pending = None
+        elif raw == pending:
+            current, since, pending = raw, pending_since, None
+        else:
+            pending, pending_since = raw, point.week_start
+    result.update(current=current, since=since.isoformat(), latest_week=raw, pending=pending)
+    return result
+
+
+def direction(
+    *,
+    n_points: int,
+    distance_slope: float | None,
+    reliable_worsening: Sequence[str],
+    config: TrendConfig = DEFAULT_CONFIG,
+) -> dict:
+    """improving / stable / worsening / insufficient_data from D's slope and the RCI."""
+    base = {
+        "n": n_points,
+        "min_points": config.direction_min_points,
+        "distance_slope_per_week": distance_slope,
+        "flat_slope_per_week": config.flat_slope_per_week,
+        "reliable_worsening": list(reliable_worsening),
+    }
+    if n_points < config.direction_min_points or distance_slope is None:
+        return {"value": "insufficient_data", "reason": "fewer_than_min_points", **base}
+    if reliable_worsening:
+        return {"value": "worsening", "reason": "reliable_worsening", **base}
+    if distance_slope > config.flat_slope_per_week:
+        return {"value": "worsening", "reason": "distance_slope_positive", **base}
+    if distance_slope < -config.flat_slope_per_week:
+        return {"value": "improving", "reason": "distance_slope_negative", **base}
+    return {"value": "stable", "reason": "distance_slope_flat", **base}
+
+
+# --- Regulation -------------------------------------------------------------------------------------
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    # Plain Python: for the handful of episodes in a week numpy's call overhead dominates.
+    return math.fsum(values) / len(values) if values else None
+
+
+def regulation_statistics(
+    episodes: Iterable[Episode],
+    families: Mapping[str, str],
+    *,
+    min_strategy_episodes: int = DEFAULT_CONFIG.min_strategy_episodes,
+) -> dict:
+    """Episodes, mean intensity before, mean drop, median recovery, co-regulation, family shares and
+    per-strategy effectiveness (only strategies with at least `min_strategy_episodes` episodes)."""
+    episodes = list(episodes)
+    before = [e.intensity_before for e in episodes if e.intensity_before is not None]
+    drops = [
+        e.intensity_before - e.intensity_after
+        for e in episodes
+        if e.intensity_before is not None and e.intensity_after is not None
+    ]
+    recovery = [e.recovery_minutes for e in episodes if e.recovery_minutes is not None]
+    answered = [e.reached_out for e in episodes if e.reached_out is not None]
+
+    uses: Counter[str] = Counter()
+    per_strategy_drops: dict[str, list[int]] = defaultdict(list)
+    per_strategy_episodes: Counter[str] = Counter()
+    for episode in episodes:
+        codes = {code for code in episode.strategies or () if isinstance(code, str)}
+        drop = (
+            episode.intensity_before - episode.intensity_after
+            if episode.intensity_before is not None and episode.intensity_after is not None
+            else None
+        )
+        for code in codes:
+            uses[families.get(code, "other")] += 1
+            per_strategy_episodes[code] += 1
+            if drop is not None:
+                per_strategy_drops[code].append(drop)
+    total_uses = sum(uses.values())
+    family_names = sorted(set(families.values()) | set(uses))
+    family_share = {name: (_round(uses[name] / total_uses) if total_uses else None) for name in family_names}
+
+    strategies = [
+        {
+            "strategy": code,
+            "family": families.get(code, "other"),
+            "episodes": count,
+            "mean_drop": _round(_mean(per_strategy_drops[code])),
+            "n_with_drop": len(per_strategy_drops[code]),
+        }
+        for code, count in sorted(per_strategy_episodes.items(), key=lambda item: (-item[1], item[0]))
+        if count >= min_strategy_episodes
+    ]
+    return {
+        "episodes": len(episodes),
+        "mean_intensity_before": _round(_mean(before)),
+        "n_intensity_before": len(before),
+        "mean_drop": _round(_mean(drops)),
+        "n_drop": len(drops),
+        "median_recovery_minutes": _round(float(np.median(recovery))) if recovery else None,
+        "n_recovery": len(recovery),
+        "co_regulation_share": _round(sum(answered) / len(answered)) if answered else None,
+        "n_reached_out_answered": len(answered),
+        "family_share": family_share,
+        "strategy_uses": total_uses,
+        "strategies": strategies,
+        "min_strategy_episodes": min_strategy_episodes,
+    }
+
+
+# --- Adherence --------------------------------------------------------------------------------------
+
+
+def adherence(*, done: int, asked: int | None, reason: str | None = None) -> dict:
+    """Check-ins done / check-ins the reminder schedule asked for; null while nothing was asked."""
+    if not asked:
+        return {"value": None, "done": done, "asked": asked, "reason": reason or "no check-ins were asked for"}
+    return {"value": _round(min(done, asked) / asked), "done": done, "asked": asked, "reason": reason}
+
+
+# --- The report -------------------------------------------------------------------------------------
+
+
+def weekly_point_payload(point: WeeklyPoint, cut: float = DEFAULT_CONFIG.quadrant_cut) -> dict:
+    """The JSON of one week's means (also the core of a stored weekly summary)."""
+    year, week, _ = point.week_start.isocalendar()
+    return {
+        "week_start": point.week_start.isoformat(),
+        "week": iso_week_label(point.week_start),
+        "iso_year": year,
+        "iso_week": week,
+        "checkins": point.checkins,
+        "anxiety": _round(point.anxiety),
+        "avoidance": _round(point.avoidance),
+        "distance_to_secure": _round(point.distance_to_secure),
+        "quadrant": quadrant_label(point.anxiety, point.avoidance, cut),
+    }
+
+
+def _pick_reliability(
+    points: Sequence[WeeklyPoint], instrument_metadata: Mapping[str, Mapping | None], dimension: str
+) -> tuple[str | None, Reliability | None, bool]:
+    """The instrument most used over `points`, its reliability for `dimension`, and whether several
+    instruments were mixed (reported, because SD and r then only fit part of the data)."""
+    counts: Counter[str] = Counter()
+    for point in points:
+        counts.update(point.instruments)
+    if not counts:
+        return None, None, False
+    key = max(sorted(counts), key=lambda k: counts[k])
+    return key, reliability_from_metadata(instrument_metadata.get(key), dimension), len(counts) > 1
+
+
+def reliable_change_report(
+    history: Sequence[WeeklyPoint],
+    in_window: Sequence[WeeklyPoint],
+    instrument_metadata: Mapping[str, Mapping | None],
+    config: TrendConfig = DEFAULT_CONFIG,
+) -> dict:
+    baseline_points = list(history[:2])
+    now_points = list(in_window[-2:])
+    out: dict = {}
+    for dimension in RCI_DIMENSIONS:
+        entry: dict = {
+            "method": "jacobson_truax_1991",
+            "threshold": config.rci_threshold,
+            "baseline_weeks": [p.week_start.isoformat() for p in baseline_points],
+            "now_weeks": [p.week_start.isoformat() for p in now_points],
+            "rc": None,
+            "reliable": None,
+            "change": None,
+            "sd": None,
+            "r": None,
+            "provisional": None,
+            "source": None,
+            "instrument": None,
+            "mixed_instruments": False,
+            "reason": None,
+        }
+        if (
+            len(baseline_points) < 2
+            or len(now_points) < 2
+            or now_points[0].week_start <= baseline_points[-1].week_start
+        ):
+            entry["reason"] = "needs two baseline weeks and two later weeks with check-ins"
+            out[dimension] = entry
+            continue
+        key, reliability, mixed = _pick_reliability(baseline_points + now_points, instrument_metadata, dimension)
+        entry.update(instrument=key, mixed_instruments=mixed)
+        if reliability is None:
+            entry["reason"] = "the instrument has no SD and r for this dimension"
+            out[dimension] = entry
+            continue
+        baseline = float(np.mean([getattr(p, dimension) for p in baseline_points]))
+        now = float(np.mean([getattr(p, dimension) for p in now_points]))
+        change = reliable_change(
+            baseline=baseline, now=now, sd=reliability.sd, r=reliability.r, threshold=config.rci_threshold
+        )
+        entry.update(
+            {k: (_round(v) if isinstance(v, float) else v) for k, v in change.items()},
+            sd=reliability.sd,
+            r=reliability.r,
+            provisional=reliability.provisional,
+            source=reliability.source,
+        )
+        out[dimension] = entry
+    return out
+
+
+def trend_report(
+    *,
+    history: Sequence[WeeklyPoint],
+    window: Sequence[date],
+    episodes: Iterable[Episode],
+    families: Mapping[str, str],
+    instrument_metadata: Mapping[str, Mapping | None],
+    config: TrendConfig = DEFAULT_CONFIG,
+) -> dict:
+    """Everything `GET /trends/` shows except adherence and request metadata.
+
+    `history`: every week with check-ins up to the end of the window, oldest first (the EWMA, the
+    RCI baseline and the quadrant hysteresis need it); `window`: the requested local Mondays, oldest
+    first; `episodes`: regulation logs inside the window."""
+    history = sorted(history, key=lambda p: p.week_start)
+    window = list(window)
+    window_start = window[0]
+    by_week = {p.week_start: p for p in history}
+    smoothed = {d: ewma([getattr(p, d) for p in history], config.ewma_lambda) for d in DIMENSIONS}
+    ewma_by_week = {p.week_start: {d: _round(smoothed[d][i]) for d in DIMENSIONS} for i, p in enumerate(history)}
+
+    weeks = []
+    for week_start in window:
+        point = by_week.get(week_start)
+        year, week, _ = week_start.isocalendar()
+        weeks.append(
+            {
+                "week_start": week_start.isoformat(),
+                "iso_year": year,
+                "iso_week": week,
+                "checkins": point.checkins if point else 0,
+                "anxiety": _round(point.anxiety) if point else None,
+                "avoidance": _round(point.avoidance) if point else None,
+                "distance_to_secure": _round(point.distance_to_secure) if point else None,
+                "ewma": ewma_by_week.get(week_start, dict.fromkeys(DIMENSIONS)),
+            }
+        )
+    in_window = [p for p in history if window_start <= p.week_start <= window[-1]]
+    trajectory = [
+        {"week_start": p.week_start.isoformat(), "anxiety": _round(p.anxiety), "avoidance": _round(p.avoidance)}
+        for p in in_window
+    ]
+
+    recent = in_window[-config.slope_max_points :]
+    x = [(p.week_start - window_start).days // 7 for p in recent]
+    slopes = {d: theil_sen(x, [getattr(p, d) for p in recent]) for d in DIMENSIONS}
+    kendall = {
+        d: mann_kendall([getattr(p, d) for p in recent], min_n=config.mann_kendall_min_n, alpha=config.alpha)
+        for d in DIMENSIONS
+    }
+    rci = reliable_change_report(history, in_window, instrument_metadata, config)
+
+    worsening = [d for d in RCI_DIMENSIONS if rci[d]["change"] == "worsened"]
+    trend_direction = direction(
+        n_points=len(recent),
+        distance_slope=slopes["distance_to_secure"]["slope"],
+        reliable_worsening=worsening,
+        config=config,
+    )
+    trend_direction["distance_slope_per_week"] = _round(trend_direction["distance_slope_per_week"])
+
+    return {
+        "weeks": weeks,
+        "trajectory": trajectory,
+        "statistics": {
+            "slope": {
+                "method": "theil_sen",
+                "n": len(recent),
+                "max_points": config.slope_max_points,
+                "unit": "scale points per week",
+                "confidence": 0.95,
+                "per_week": {d: _round(slopes[d]["slope"]) for d in DIMENSIONS},
+                "intercept": {d: _round(slopes[d]["intercept"]) for d in DIMENSIONS},
+                "confidence_interval": {d: [_round(slopes[d]["low"]), _round(slopes[d]["high"])] for d in DIMENSIONS},
+                "first_week": recent[0].week_start.isoformat() if recent else None,
+                "last_week": recent[-1].week_start.isoformat() if recent else None,
+            },
+            "mann_kendall": {
+                "method": "mann_kendall" if len(recent) >= config.mann_kendall_min_n else "descriptive",
+                "n": len(recent),
+                "min_n": config.mann_kendall_min_n,
+                "alpha": config.alpha,
+                "two_sided": True,
+                "tie_correction": True,
+                "continuity_correction": True,
+                "results": {
+                    d: {
+                        k: (_round(v, 6) if isinstance(v, float) else v)
+                        for k, v in kendall[d].items()
+                        if k not in ("n", "method")
+                    }
+                    for d in DIMENSIONS
+                },
+            },
+            "reliable_change": rci,
+        },
+        "direction": trend_direction,
+        "quadrant": {
+            **quadrant_with_hysteresis(history, config.quadrant_cut),
+            "rule": "changes after two consecutive weeks",
+        },
+        "regulation": regulation_statistics(episodes, families, min_strategy_episodes=config.min_strategy_episodes),
+    }
+
+
+EXPLANATIONS = {
+    "weeks": "Each week runs Monday to Sunday on your own clock; the numbers average that week's check-ins.",
+    "ewma": "Smoothed: each week counts 30%, the earlier smoothed value 70%, so one odd week cannot swing it far.",
+    "slope": "How much the score changes per week: the median of all pairwise changes, robust to outliers.",
+    "mann_kendall": (
+        "Whether later weeks tend to be higher or lower than earlier ones; with fewer than 6 weeks it only describes."
+    ),
+    "reliable_change": (
+        "Whether the change since your first two weeks is larger than the questionnaire's measurement error."
+    ),
+    "direction": "Improving when your distance from secure is shrinking and nothing reliably got worse.",
+    "quadrant": (
+        "Where your averages sit on the anxiety x avoidance plane: a tendency, never a diagnosis. "
+        "It changes only after two weeks in a row."
+    ),
+    "regulation": "How strong feelings were before, how much they dropped, and which kinds of strategies you used.",
+    "adherence": "Check-ins done compared to the check-ins your reminders asked for.",
+}
+
+
+def report_metadata(config: TrendConfig = DEFAULT_CONFIG) -> dict:
+    return {
+        "ewma_lambda": config.ewma_lambda,
+        "slope_method": "theil_sen",
+        "slope_max_points": config.slope_max_points,
+        "trend_test": "mann_kendall",
+        "mann_kendall_min_n": config.mann_kendall_min_n,
+        "alpha": config.alpha,
+        "rci_method": "jacobson_truax_1991",
+        "rci_threshold": config.rci_threshold,
+        "direction_min_points": config.direction_min_points,
+        "flat_slope_per_week": config.flat_slope_per_week,
+        "quadrant_cut": config.quadrant_cut,
+        "min_strategy_episodes": config.min_strategy_episodes,
+        "explanations": EXPLANATIONS,
+    }

@@ -1,0 +1,81 @@
+"""Read-only shapes of a client's data as a therapist sees it (scope-cut).
+
+Check-ins and regulation logs subclass the client's own serializers and only add the note
+redaction; summaries and trends reuse the trends serializers, so both sides see one shape."""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from tracker.entries.api.checkins import CheckInSerializer
+from tracker.entries.api.regulation import RegulationLogSerializer
+from tracker.insights.api.views import RegulationSerializer, TrendsSerializer, WeeklySummarySerializer
+from tracker.models import Scope
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    display_name = serializers.CharField()
+
+
+class RedactedNoteMixin(serializers.Serializer):
+    """`note` is null unless the grant in the context shares notes (an empty note is "")."""
+
+    note = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="null: notes are not shared."))
+    def get_note(self, obj):
+        grant = self.context.get("grant")
+        if grant is None or not grant.allows(Scope.NOTES):
+            return None
+        return obj.note
+
+
+class SharedCheckInSerializer(RedactedNoteMixin, CheckInSerializer):
+    """The client's own check-in shape, with the note redacted unless `notes` is granted."""
+
+    class Meta(CheckInSerializer.Meta):
+        pass
+
+
+class SharedRegulationLogSerializer(RedactedNoteMixin, RegulationLogSerializer):
+    """The client's own regulation-log shape, with the note redacted unless `notes` is granted."""
+
+    class Meta(RegulationLogSerializer.Meta):
+        pass
+
+
+class SharedSummarySerializer(WeeklySummarySerializer):
+    """The client's own summary shape, minus `notified_at` (their notification state is theirs)."""
+
+    class Meta(WeeklySummarySerializer.Meta):
+        fields = [f for f in WeeklySummarySerializer.Meta.fields if f != "notified_at"]
+        read_only_fields = fields
+
+
+class SharedTrendsSerializer(TrendsSerializer):
+    regulation = RegulationSerializer(allow_null=True, help_text="null: regulation logs are not shared.")
+
+
+class DigestCheckinsSerializer(serializers.Serializer):
+    new = serializers.IntegerField()
+    distance_to_secure_before = serializers.FloatField(allow_null=True)
+    distance_to_secure_since = serializers.FloatField(allow_null=True)
+    distance_to_secure_change = serializers.FloatField(allow_null=True, help_text="Negative: closer to secure.")
+
+
+class DigestRegulationSerializer(RegulationSerializer):
+    """The trends' regulation figures over the episodes since the session, every strategy included."""
+
+    safety_flags = serializers.ListField(child=serializers.DateTimeField(), help_text="When each flagged episode was.")
+
+
+class DigestSummariesSerializer(serializers.Serializer):
+    new_weeks = serializers.ListField(child=serializers.DateField())
+
+
+class DigestSerializer(serializers.Serializer):
+    since = serializers.DateTimeField(help_text="The last marked session, or when the share began.")
+    last_session_at = serializers.DateTimeField(allow_null=True)
+    checkins = DigestCheckinsSerializer(allow_null=True, help_text="null: check-ins are not shared.")
+    regulation = DigestRegulationSerializer(allow_null=True, help_text="null: regulation logs are not shared.")
+    summaries = DigestSummariesSerializer(allow_null=True, help_text="null: summaries are not shared.")

@@ -1,0 +1,23 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from tracker.sharing.dashboard import views
+from tracker.sharing.dashboard.forms import TherapistLoginForm
+
+app_name = "dashboard"
+
+urlpatterns = [
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="dashboard/login.html",
+            authentication_form=TherapistLoginForm,
+            redirect_authenticated_user=True,
+        ),
+        name="login",
+    ),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.client_list, name="clients"),
+    path("clients/<uuid:client_id>/", views.client_detail, name="client"),
+    path("clients/<uuid:client_id>/sessions/", views.session_create, name="session-create"),
+]
