@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from tracker.accounts.signals import user_timezone_changed
 from tracker.common import lockout
 from tracker.models import DeviceToken, User
 
@@ -130,7 +131,5 @@ def user_update(*, user: User, **changes: str) -> User:
     user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
     user.save(update_fields=fields)
     if timezone_changed:
-        from notifications.services.schedules import schedule_reschedule  # the app above tracker
-
-        schedule_reschedule(user=user)
+        user_timezone_changed.send(sender=User, user=user)
     return user

@@ -12,21 +12,21 @@ What is included and why:
   log rows where they are the client (who read their data) or the therapist (what they read), the
   therapy sessions either side marked, and the invites the client created (never the code: only its
   hash is stored).
-- push devices with a masked token (a full token lets anyone with it push to the phone), and the
-  login tokens per device (names and dates; the server keeps only digests anyway).
-- the delivery ledger (which nudges and summary notices were sent or skipped), since it is a record
-  of the user's behaviour too. Transport internals (dispatch claims, retry attempts) are not.
+- the login tokens per device (names and dates; the server keeps only digests anyway).
+- the sections other apps register (`tracker.data_rights.sections`): notifications adds the
+  reminder schedule, push devices (token masked), the inbox and the delivery ledger.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db.models import Q
 from django.utils import timezone
 
-from notifications.models import Delivery, Device, InboxItem, ReminderSchedule
+from tracker.data_rights.sections import EXPORT_SECTIONS
 from tracker.models import (
     AccessLogEntry,
     CheckIn,
@@ -50,30 +50,18 @@ class UserExport:
     checkins: list[CheckIn]
     regulation_logs: list[RegulationLog]
     weekly_summaries: list[WeeklySummary]
-    reminder_schedule: ReminderSchedule | None
-    devices: list[Device]
     login_tokens: list[DeviceToken]
-    inbox: list[InboxItem]
-    deliveries: list[Delivery]
     shares_given: list[ShareGrant]
     shares_held: list[ShareGrant]
     share_invites: list[ShareInvite]
     access_log: list[AccessLogEntry]
     therapy_sessions: list[TherapySession]
+    sections: dict[str, Any] = field(default_factory=dict)  # registered by other apps, by name
     deleted_records_excluded: bool = True
-
-
-def mask_push_token(token: str) -> str:
-    """Enough of a push token to recognise a device in the export, not enough to push to it."""
-    visible = 6 if len(token) >= 24 else 0
-    return "…" + token[-visible:] if visible else "…"
 
 
 def user_export(*, user: User, now: datetime | None = None) -> UserExport:
     """The user's data as model instances, in a fixed number of queries (one per kind of record)."""
-    schedule = ReminderSchedule.objects.filter(user=user).first()
-    if schedule is not None:
-        schedule.user = user  # the serializer reads the profile timezone: no extra query
     return UserExport(
         format_version=EXPORT_FORMAT_VERSION,
         exported_at=now or timezone.now(),
@@ -87,11 +75,7 @@ def user_export(*, user: User, now: datetime | None = None) -> UserExport:
             RegulationLog.objects.filter(user=user, deleted_at__isnull=True).order_by("occurred_at", "id")
         ),
         weekly_summaries=list(WeeklySummary.objects.filter(user=user).order_by("week_start")),
-        reminder_schedule=schedule,
-        devices=list(Device.objects.filter(user=user).order_by("created_at", "id")),
         login_tokens=list(DeviceToken.objects.filter(user=user).order_by("created")),
-        inbox=list(InboxItem.objects.filter(user=user).order_by("created_at", "id")),
-        deliveries=list(Delivery.objects.filter(user=user).order_by("slot", "id")),
         shares_given=list(
             ShareGrant.objects.filter(client=user).select_related("therapist").order_by("created_at", "id")
         ),
@@ -109,4 +93,5 @@ def user_export(*, user: User, now: datetime | None = None) -> UserExport:
             .select_related("client", "therapist")
             .order_by("occurred_at", "id")
         ),
+        sections={name: section.collect(user=user) for name, section in EXPORT_SECTIONS.items()},
     )

@@ -4,7 +4,7 @@
    ISO week (Django's `Trunc(..., tzinfo=)`: `AT TIME ZONE` on PostgreSQL, zoneinfo inside SQLite's
    `django_date_trunc`, so weeks are cut at the user's own midnight on both, DST included) and by
    instrument (for the SD and r of the RCI). A year of history is ≤ 53 rows per instrument. A scalar
-   subquery on it counts the nudge slots in the window, for adherence.
+   subquery on it counts the nudge slots in the window, for adherence (`tracker.insights.prompts`).
 2. The regulation logs inside the window (a JSON list of strategies and a median are not portable
    SQL aggregates, and a window holds at most a few hundred episodes).
 
@@ -17,14 +17,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, IntegerField, Subquery, Sum
+from django.db.models import Count, DateField, Sum
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
-from notifications.models import Delivery
 from tracker.common.weeks import WEEK, local_midnight_utc, local_week_start
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
+from tracker.insights.prompts import prompts_asked_subquery
 from tracker.models import CheckIn, RegulationLog
 
 MAX_WEEKS = 104
@@ -33,22 +33,6 @@ DEFAULT_WEEKS = 12
 
 def trend_config() -> trends.TrendConfig:
     return trends.TrendConfig(quadrant_cut=settings.QUADRANT_CUT)
-
-
-def nudges_asked_subquery(*, user, start: datetime, end: datetime) -> Subquery:
-    """How many check-ins the reminder schedule asked for in [start, end): its nudge slots in the
-    delivery ledger, sent or skipped, except while the user had paused nudges (then nothing was asked).
-
-    A scalar subquery, so it rides along in the weekly-history query instead of costing a third one."""
-    slots = (
-        Delivery.objects.filter(user=user, kind=Delivery.Kind.NUDGE, slot__gte=start, slot__lt=end)
-        .exclude(skip_reason=Delivery.SkipReason.PAUSED)
-        .order_by()
-        .values("user")
-        .annotate(slots=Count("id"))
-        .values("slots")
-    )
-    return Subquery(slots, output_field=IntegerField())
 
 
 def adherence_for_user(*, checkins_done: int, nudges_asked: int | None) -> dict:
@@ -79,10 +63,11 @@ def weekly_history(
         )
         .order_by("week")
     )
-    if asked_since is not None:
-        rows = rows.annotate(nudges_asked=Coalesce(nudges_asked_subquery(user=user, start=asked_since, end=until), 0))
+    asked = prompts_asked_subquery(user=user, start=asked_since, end=until) if asked_since is not None else None
+    if asked is not None:
+        rows = rows.annotate(nudges_asked=Coalesce(asked, 0))
     rows = list(rows)
-    nudges_asked = rows[0]["nudges_asked"] if rows and asked_since is not None else None
+    nudges_asked = rows[0]["nudges_asked"] if rows and asked is not None else None
     return (*points_from_rows(rows), nudges_asked)
 
 

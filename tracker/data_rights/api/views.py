@@ -9,11 +9,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from notifications.api.serializers import InboxItemSerializer, ReminderScheduleSerializer
-from notifications.models import Delivery, Device
 from tracker.accounts.api.views import UserSerializer
 from tracker.common.api.schema import ERROR_RESPONSES
-from tracker.data_rights.selectors import mask_push_token, user_export
+from tracker.data_rights.sections import EXPORT_SECTIONS
+from tracker.data_rights.selectors import user_export
 from tracker.entries.api.checkins import CheckInSerializer
 from tracker.entries.api.regulation import RegulationLogSerializer
 from tracker.insights.api.views import WeeklySummarySerializer
@@ -23,29 +22,10 @@ from tracker.sharing.api.shares import GrantSerializer
 from tracker.sharing.models import ALL_SCOPES
 
 
-class ExportDeviceSerializer(serializers.ModelSerializer):
-    token = serializers.SerializerMethodField(help_text="Masked: only the last characters of the push token.")
-
-    class Meta:
-        model = Device
-        fields = ["id", "platform", "token", "app_version", "enabled", "disabled_reason", "created_at", "updated_at"]
-        read_only_fields = fields
-
-    def get_token(self, device) -> str:
-        return mask_push_token(device.token)
-
-
 class ExportLoginTokenSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeviceToken
         fields = ["device_name", "created", "expiry"]
-        read_only_fields = fields
-
-
-class ExportDeliverySerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Delivery
-        fields = ["kind", "slot", "status", "skip_reason", "title", "body", "deep_link", "created_at"]
         read_only_fields = fields
 
 
@@ -106,7 +86,9 @@ class ExportTherapySessionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class UserExportSerializer(serializers.Serializer):
+class UserExportBaseSerializer(serializers.Serializer):
+    """The sections this package knows; `user_export_serializer()` adds the registered ones."""
+
     format_version = serializers.IntegerField(help_text="Bumped when the document's shape changes incompatibly.")
     exported_at = serializers.DateTimeField()
     deleted_records_excluded = serializers.BooleanField(
@@ -116,13 +98,9 @@ class UserExportSerializer(serializers.Serializer):
     checkins = CheckInSerializer(many=True, help_text="With decrypted notes and scores.")
     regulation_logs = RegulationLogSerializer(many=True)
     weekly_summaries = WeeklySummarySerializer(many=True)
-    reminder_schedule = ReminderScheduleSerializer(allow_null=True, help_text="null: never set.")
-    devices = ExportDeviceSerializer(many=True, help_text="Push devices; tokens masked.")
     login_tokens = ExportLoginTokenSerializer(
         many=True, help_text="Logged-in devices (the tokens themselves are not stored)."
     )
-    inbox = InboxItemSerializer(many=True)
-    deliveries = ExportDeliverySerializer(many=True, help_text="Nudges and summary notices sent or skipped.")
     shares_given = GrantSerializer(many=True, help_text="Shares with therapists (as a client).")
     shares_held = ExportHeldShareSerializer(many=True, help_text="Clients' shares (as a therapist).")
     share_invites = ExportInviteSerializer(many=True, help_text="Invites created (the codes are not stored).")
@@ -130,6 +108,17 @@ class UserExportSerializer(serializers.Serializer):
         many=True, help_text="Therapist reads of the user's data, and (as a therapist) of clients' data."
     )
     therapy_sessions = ExportTherapySessionSerializer(many=True)
+
+
+def user_export_serializer() -> type[serializers.Serializer]:
+    """The export document's serializer: our own sections plus those other apps registered.
+
+    Built when the URLconf is imported, i.e. after every `AppConfig.ready()` has registered."""
+    registered = {name: section.serializer(source=f"sections.{name}") for name, section in EXPORT_SECTIONS.items()}
+    return type("UserExportSerializer", (UserExportBaseSerializer,), registered)
+
+
+UserExportSerializer = user_export_serializer()
 
 
 class MeExportView(APIView):
