@@ -20,10 +20,10 @@ from notifications.api.serializers import (
 from notifications.models import Device, InboxItem
 from notifications.selectors.notifications import device_list, inbox_list, schedule_for
 from notifications.services import devices, inbox, schedules
-from tracker.common.api.errors import ApiError
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.pagination import CursorPagination
 from tracker.common.api.schema import ERROR_RESPONSES, delete_with_body
+from tracker.common.errors import Invalid, NotFound
 
 
 class NewestFirstPagination(CursorPagination):
@@ -102,7 +102,7 @@ class DevicesView(generics.ListAPIView):
         data = DeviceTokenSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not devices.device_delete_by_token(user=request.user, token=data.validated_data["token"]):
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -110,7 +110,7 @@ class DeviceDetailView(APIView):
     @extend_schema(request=None, responses={204: None, **ERROR_RESPONSES(401, 404)}, summary="Remove a device")
     def delete(self, request, pk):
         if not devices.device_delete(user=request.user, device_id=pk):
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -123,9 +123,7 @@ class InboxView(generics.ListAPIView):
             return InboxItem.objects.none()
         raw = self.request.query_params.get("unread")
         if raw not in (None, "true", "false"):
-            raise ApiError(
-                400, "validation_error", "unread must be true or false.", {"unread": ["Must be true or false."]}
-            )
+            raise Invalid({"unread": ["Must be true or false."]}, "unread must be true or false.")
         return inbox_list(user=self.request.user, unread=None if raw is None else raw == "true")
 
     @extend_schema(
@@ -143,7 +141,7 @@ class InboxMarkView(APIView):
     def post(self, request, pk):
         item = inbox.inbox_item_mark(user=request.user, item_id=pk, opened=self.opened)
         if item is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound()
         return Response(InboxItemSerializer(item).data)
 
 

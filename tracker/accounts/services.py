@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 
 from tracker.accounts.signals import user_timezone_changed
 from tracker.common import lockout
+from tracker.common.errors import Invalid, Throttled, Unauthenticated
 from tracker.models import DeviceToken, User
 
 
@@ -23,16 +24,22 @@ class IssuedToken:
     user: User
 
 
-class LoginLocked(Exception):
+class LoginLocked(Throttled):
     """Too many failed logins for this email; try again after `retry_after` seconds."""
 
-    def __init__(self, retry_after: int):
-        super().__init__("login locked")
-        self.retry_after = retry_after
+    code = "account_locked"
+    message = "Too many failed logins; try again later."
 
 
-class InvalidCredentials(Exception):
-    pass
+class InvalidCredentials(Unauthenticated):
+    code = "invalid_credentials"
+    message = "Email or password is wrong."
+
+
+def _invalid(exc: ValidationError, field: str) -> Invalid:
+    """Django's ValidationError (from a validator or `full_clean`) as `Invalid`; a plain list of
+    messages is put on `field`."""
+    return Invalid(exc.message_dict if hasattr(exc, "error_dict") else {field: exc.messages})
 
 
 def _issue_token(*, user: User, device_name: str) -> IssuedToken:
@@ -54,15 +61,18 @@ def user_register(
     """Create an account and its first device token. Therapists start unverified."""
     email = User.objects.normalize_email(email).lower()
     user = User(email=email, display_name=display_name, role=role, timezone=timezone, locale=locale)
-    validate_password(password, user=user)  # raises ValidationError with every failed rule
-    user.set_password(password)
-    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    try:
+        validate_password(password, user=user)  # raises ValidationError with every failed rule
+        user.set_password(password)
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise _invalid(exc, "password") from None
     try:
         with transaction.atomic():
             user.save()
     except IntegrityError:
         # The unique index, not a prior SELECT, decides: two racing registrations yield one user.
-        raise ValidationError({"email": ["An account with this email already exists."]}) from None
+        raise Invalid({"email": ["An account with this email already exists."]}) from None
     return _issue_token(user=user, device_name=device_name)
 
 
@@ -128,7 +138,10 @@ def user_update(*, user: User, **changes: str) -> User:
         fields.append("next_summary_at")
     for name, value in changes.items():
         setattr(user, name, value)
-    user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    try:
+        user.full_clean(exclude=["password"], validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        raise _invalid(exc, "non_field_errors") from None
     user.save(update_fields=fields)
     if timezone_changed:
         user_timezone_changed.send(sender=User, user=user)

@@ -10,6 +10,8 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from tracker.common.errors import Invalid
+
 WEEK = timedelta(days=7)
 _ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -46,9 +48,19 @@ def iso_week_label(week_start: date) -> str:
     return f"{year}-W{week:02d}"
 
 
+class InvalidIsoWeek(Invalid, ValueError):
+    """Not an ISO week label (an `Invalid` on `week`, and still a ValueError for plain callers)."""
+
+    def __init__(self, reason: str):
+        super().__init__({"week": [reason]})
+
+
 def parse_iso_week(label: str) -> date:
-    """The Monday of an ISO week label such as `2026-W47`; ValueError when it is not one."""
+    """The Monday of an ISO week label such as `2026-W47`; InvalidIsoWeek when it is not one."""
     match = _ISO_WEEK.match(label)
     if not match:
-        raise ValueError("Expected an ISO week such as 2026-W47.")
-    return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+        raise InvalidIsoWeek("Expected an ISO week such as 2026-W47.")
+    try:
+        return date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError as exc:  # e.g. week 53 of a year that has 52
+        raise InvalidIsoWeek(str(exc)) from None

@@ -18,21 +18,21 @@ between collection and delete. On SQLite the immediate transaction serializes wr
 from __future__ import annotations
 
 from django.db import transaction
-from rest_framework import serializers
 
 from tracker.accounts.services import InvalidCredentials, credentials_check
+from tracker.common.errors import Invalid
 from tracker.models import User
 
 
 def user_erase(*, user: User, password: str) -> None:
-    """Erase `user` if `password` is theirs; wrong password → ValidationError on `password`.
+    """Erase `user` if `password` is theirs; wrong password → `Invalid` on `password`.
 
     The password is checked through the login lockout (`credentials_check`), so a stolen token cannot
     be used to guess the password here either: repeated failures raise `LoginLocked` like login."""
     try:
         credentials_check(email=user.email, password=password)
     except InvalidCredentials:
-        raise serializers.ValidationError({"password": ["The password is wrong."]}) from None
+        raise Invalid({"password": ["The password is wrong."]}) from None
     with transaction.atomic():
         locked = User.objects.select_for_update().filter(pk=user.pk).first()
         if locked is None:

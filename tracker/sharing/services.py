@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracker.common import lockout
-from tracker.common.api.errors import ApiError
+from tracker.common.errors import Conflict, Forbidden, Invalid, Throttled
 from tracker.models import AccessLogEntry, ShareGrant, ShareInvite, TherapySession, User
 from tracker.sharing.models import ALL_SCOPES
 
@@ -29,14 +29,17 @@ class CreatedInvite:
     code: str  # shown to the client once; only its HMAC is stored
 
 
-class AcceptThrottled(Exception):
-    def __init__(self, retry_after: int):
-        super().__init__("share accept throttled")
-        self.retry_after = retry_after
+class AcceptThrottled(Throttled):
+    message = "Too many wrong codes; try again later."
 
 
-class InvalidInviteCode(Exception):
-    pass
+class InvalidInviteCode(Invalid):
+    def __init__(self) -> None:
+        super().__init__(
+            {"code": ["Invalid."]},
+            "This code is not valid: it may be mistyped, used or expired.",
+            code="invalid_code",
+        )
 
 
 def format_code(raw: str) -> str:
@@ -117,16 +120,19 @@ def _record_failure(idents: dict[str, str]) -> None:
         )
 
 
+NOT_A_VERIFIED_THERAPIST = "not_a_verified_therapist"
+
+
 def invite_accept(*, therapist: User, code: str, ip: str, now: datetime | None = None) -> ShareGrant:
     """Turn a client's invite into an active grant for this therapist.
 
-    Raises PermissionError for anyone but a verified therapist, AcceptThrottled while this therapist
+    Raises Forbidden for anyone but a verified therapist, AcceptThrottled while this therapist
     or this IP address is locked out, InvalidInviteCode for unknown, used or expired codes (each of
-    which counts toward the lockout), and ApiError(409) when this client already shares with them."""
+    which counts toward the lockout), and Conflict when this client already shares with them."""
     if not therapist.is_therapist:
-        raise PermissionError("Only therapists can accept a share.")
+        raise Forbidden("Only therapists can accept a share.", code=NOT_A_VERIFIED_THERAPIST)
     if not therapist.is_verified:
-        raise PermissionError("Your therapist account is not verified yet.")
+        raise Forbidden("Your therapist account is not verified yet.", code=NOT_A_VERIFIED_THERAPIST)
     idents = {"therapist": str(therapist.pk), "ip": ip or "unknown"}
     _check_not_locked(idents)
 
@@ -153,8 +159,8 @@ def invite_accept(*, therapist: User, code: str, ip: str, now: datetime | None =
                     grant.save()
             except IntegrityError:
                 # Leave the invite unused: the client may still give it to someone else.
-                raise ApiError(
-                    409, "already_shared", "This client already shares with you; they can change scopes instead."
+                raise Conflict(
+                    "This client already shares with you; they can change scopes instead.", code="already_shared"
                 ) from None
             ShareInvite.objects.filter(pk=invite.pk).update(grant=grant)
             return grant
@@ -172,7 +178,7 @@ def grant_update(
     """Change what an active share covers (or until when). Applies on the therapist's next request."""
     grant = ShareGrant.objects.select_for_update().get(pk=grant.pk)
     if grant.effective_status() != ShareGrant.Status.ACTIVE:
-        raise ApiError(409, "share_not_active", "This share is revoked or expired; create a new invite instead.")
+        raise Conflict("This share is revoked or expired; create a new invite instead.", code="share_not_active")
     fields = []
     if scopes is not None:
         grant.set_scopes(_require_scopes(scopes))

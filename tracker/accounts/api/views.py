@@ -1,6 +1,5 @@
 """Auth and profile endpoints: register, login, logout, logout-all, me."""
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -9,7 +8,6 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from tracker.accounts import services as accounts
-from tracker.common.api.errors import ApiError
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.timezones import available_timezones
@@ -75,12 +73,6 @@ def _token_response(issued: accounts.IssuedToken, status_code: int) -> Response:
     return Response(TokenResponseSerializer(body).data, status=status_code)
 
 
-def _locked(exc: accounts.LoginLocked) -> ApiError:
-    error = ApiError(429, "account_locked", "Too many failed logins; try again later.")
-    error.wait = exc.retry_after
-    return error
-
-
 class AuthThrottled(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
@@ -98,11 +90,7 @@ class RegisterView(AuthThrottled):
     def post(self, request):
         data = RegisterSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            issued = accounts.user_register(**data.validated_data)
-        except DjangoValidationError as exc:
-            fields = exc.message_dict if hasattr(exc, "error_dict") else {"password": exc.messages}
-            raise serializers.ValidationError(fields) from None
+        issued = accounts.user_register(**data.validated_data)
         return _token_response(issued, status.HTTP_201_CREATED)
 
 
@@ -117,12 +105,7 @@ class LoginView(AuthThrottled):
     def post(self, request):
         data = LoginSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            issued = accounts.user_login(**data.validated_data)
-        except accounts.LoginLocked as exc:
-            raise _locked(exc) from None
-        except accounts.InvalidCredentials:
-            raise ApiError(401, "invalid_credentials", "Email or password is wrong.") from None
+        issued = accounts.user_login(**data.validated_data)  # LoginLocked → 429, InvalidCredentials → 401
         return _token_response(issued, status.HTTP_200_OK)
 
 
@@ -181,8 +164,5 @@ class MeView(APIView):
     def delete(self, request):
         data = MeDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            user_erase(user=request.user, password=data.validated_data["password"])
-        except accounts.LoginLocked as exc:
-            raise _locked(exc) from None
+        user_erase(user=request.user, password=data.validated_data["password"])  # LoginLocked → 429
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,4 +1,8 @@
-"""The one error shape: `{"error": {"code", "message", "fields"?}}` with the right status."""
+"""The one error shape: `{"error": {"code", "message", "fields"?}}` with the right status.
+
+`exception_handler` (settings REST_FRAMEWORK["EXCEPTION_HANDLER"]) is the one place errors become
+responses: the application errors of `tracker.common.errors` that services and views raise, and
+DRF's own exceptions (serializer validation, authentication, throttles, 404/405/415, …)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from django.http import Http404, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+from tracker.common.errors import ApplicationError, Invalid, Throttled
 
 STATUS_CODES = {
     400: "validation_error",
@@ -26,16 +33,6 @@ STATUS_CODES = {
 }
 
 
-class ApiError(exceptions.APIException):
-    """An error with an explicit machine-readable code, e.g. `ApiError(409, "conflict", "…")`."""
-
-    def __init__(self, status_code: int, code: str, message: str, fields: dict | None = None):
-        self.status_code = status_code
-        self.error_code = code
-        self.fields = fields
-        super().__init__(detail=message, code=code)
-
-
 def error_body(code: str, message: str, fields: dict | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if fields:
@@ -43,7 +40,7 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict[str,
     return {"error": error}
 
 
-def _flatten_fields(detail: Any) -> dict[str, list[str]]:
+def flatten_fields(detail: Any) -> dict[str, list[str]]:
     """DRF validation detail → {"field": ["message", …]}, nested fields joined with dots."""
     fields: dict[str, list[str]] = {}
 
@@ -64,8 +61,39 @@ def _flatten_fields(detail: Any) -> dict[str, list[str]]:
     return fields
 
 
+VALIDATION_MESSAGE = "The request is not valid; see fields."
+
+
+def validation_message(fields: dict[str, list[str]], default: str = VALIDATION_MESSAGE) -> str:
+    """How a validation error without a message of its own is worded: its only non-field message, or
+    `default` (which points at `fields`)."""
+    if list(fields) == ["non_field_errors"] and fields["non_field_errors"]:
+        return fields["non_field_errors"][0]
+    return default
+
+
+def retry_after_header(seconds: float) -> str:
+    return str(max(1, int(seconds + 0.999)))  # whole seconds, never 0
+
+
+def application_error_body(exc: ApplicationError, *, invalid_message: str = VALIDATION_MESSAGE) -> dict[str, Any]:
+    """The `error` object of an application error (also used per item by the sync batch)."""
+    message = exc.message
+    if isinstance(exc, Invalid) and not exc.message_given:
+        message = validation_message(exc.fields or {}, invalid_message)
+    return error_body(exc.code, message, exc.fields)["error"]
+
+
+def _application_error_response(exc: ApplicationError) -> Response:
+    set_rollback()  # as DRF does for its own exceptions (matters only with ATOMIC_REQUESTS)
+    headers = {"Retry-After": retry_after_header(exc.retry_after)} if isinstance(exc, Throttled) else None
+    return Response({"error": application_error_body(exc)}, status=exc.status, headers=headers)
+
+
 def exception_handler(exc: Exception, context: dict) -> Response | None:
     """Render every API error as `{"error": {"code", "message", "fields"?}}` with its status."""
+    if isinstance(exc, ApplicationError):
+        return _application_error_response(exc)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -77,21 +105,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if response is None:
         return None
 
-    wait = getattr(exc, "wait", None)
+    wait = exc.wait if isinstance(exc, exceptions.Throttled) else None
     if wait is not None:
-        response["Retry-After"] = str(max(1, int(wait + 0.999)))  # whole seconds, never 0
-
-    if isinstance(exc, ApiError):
-        response.data = error_body(exc.error_code, str(exc.detail), exc.fields)
-        return response
+        response["Retry-After"] = retry_after_header(wait)
 
     code = STATUS_CODES.get(response.status_code, "error")
     if isinstance(exc, exceptions.ValidationError):
-        fields = _flatten_fields(exc.detail)
-        message = "The request is not valid; see fields."
-        if list(fields) == ["non_field_errors"]:
-            message = fields["non_field_errors"][0]
-        response.data = error_body("validation_error", message, fields)
+        fields = flatten_fields(exc.detail)
+        response.data = error_body("validation_error", validation_message(fields), fields)
     elif isinstance(exc, exceptions.Throttled):
         response.data = error_body("throttled", "Too many requests; retry later.")
     else:

@@ -33,7 +33,7 @@ from rest_framework.response import Response
 from rest_framework.utils.encoders import JSONEncoder
 
 from tracker.common import idempotency as records
-from tracker.common.api.errors import ApiError
+from tracker.common.errors import ApplicationError, Conflict, IdempotencyMismatch
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -53,7 +53,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 # What a view may raise on the way to a 4xx: the key is released, the view's own writes are kept.
-_CLIENT_ERRORS = (exceptions.APIException, Http404, PermissionDenied)
+_CLIENT_ERRORS = (ApplicationError, exceptions.APIException, Http404, PermissionDenied)
 
 
 def _valid_key(raw: str) -> str:
@@ -92,11 +92,9 @@ def idempotent(post: Callable[..., Response]) -> Callable[..., Response]:
             record = claim.record
             if not claim.created:
                 if (record.method, record.path, record.request_hash) != (request.method, request.path, request_hash):
-                    raise ApiError(
-                        422, "idempotency_mismatch", f"This {HEADER} was already used for a different request."
-                    )
+                    raise IdempotencyMismatch(f"This {HEADER} was already used for a different request.")
                 if record.response_status is None:  # unreachable: claims commit complete (defensive)
-                    raise ApiError(409, "idempotency_in_progress", "A request with this key is still running.")
+                    raise Conflict("A request with this key is still running.", code="idempotency_in_progress")
                 return _replay(record.response_status, record.response_body)
             try:
                 response = post(self, request, *args, **kwargs)

@@ -10,7 +10,6 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
-from tracker.common.api.errors import ApiError
 from tracker.common.api.fields import (
     OffsetDateTimeField,
     StrictCharField,
@@ -19,6 +18,7 @@ from tracker.common.api.fields import (
     offset_minutes,
 )
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import NotFound
 from tracker.entries.selectors.entries import checkin_get, checkin_list
 from tracker.entries.selectors.instruments import InstrumentCatalog, instrument_catalog
 from tracker.entries.services import checkins as checkin_services
@@ -277,7 +277,7 @@ class CheckInDetailView(GenericAPIView):
     def get_object(self) -> CheckIn:
         checkin = checkin_get(user=self.request.user, checkin_id=self.kwargs["pk"])
         if checkin is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound()
         return checkin
 
     @extend_schema(responses={200: CheckInSerializer, **ERROR_RESPONSES(401, 404)}, summary="One check-in")

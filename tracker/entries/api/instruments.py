@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.common.api.errors import ApiError
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import NotFound
 from tracker.entries.selectors.instruments import instrument_catalog, instrument_get, instrument_versions
 from tracker.insights import scoring
 from tracker.models import Instrument
@@ -125,6 +125,6 @@ class InstrumentDetailView(APIView):
             raise serializers.ValidationError({"version": ["A positive integer is required."]})
         instrument = instrument_get(code=code, version=int(raw) if raw else None)
         if instrument is None:
-            raise ApiError(404, "not_found", "No such instrument or version.")
+            raise NotFound("No such instrument or version.")
         versions = {code: instrument_versions(code=code)}
         return Response(InstrumentSerializer(instrument, context={"versions": versions}).data)

@@ -11,7 +11,6 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.common.api.errors import ApiError
 from tracker.common.api.fields import (
     OffsetDateTimeField,
     StrictBooleanField,
@@ -21,6 +20,7 @@ from tracker.common.api.fields import (
     offset_minutes,
 )
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import NotFound
 from tracker.entries import vocabularies
 from tracker.entries.api.checkins import ListQuerySerializer, raise_for
 from tracker.entries.selectors.entries import regulation_log_get, regulation_log_list
@@ -322,7 +322,7 @@ class RegulationLogDetailView(GenericAPIView):
     def get_object(self) -> RegulationLog:
         log = regulation_log_get(user=self.request.user, log_id=self.kwargs["pk"])
         if log is None:
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound()
         return log
 
     @extend_schema(responses={200: RegulationLogDetailSerializer, **ERROR_RESPONSES(401, 404)}, summary="One log")

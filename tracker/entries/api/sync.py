@@ -12,8 +12,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.common.api.errors import ApiError, _flatten_fields
+from tracker.common.api.errors import application_error_body, flatten_fields
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import ApplicationError, Invalid, RequestTooLarge
 from tracker.entries.api.checkins import CheckInSerializer, checkin_write_from_record
 from tracker.entries.api.regulation import RegulationLogSerializer, regulation_write_from_record
 from tracker.entries.selectors.entries import CursorAhead, change_feed
@@ -145,11 +146,15 @@ class FeedQuerySerializer(serializers.Serializer):
     )
 
 
-def _item_error(exc: Exception) -> dict:
-    if isinstance(exc, ApiError):
-        return {"code": exc.error_code, "message": str(exc.detail)}
-    fields = _flatten_fields(exc.detail)
-    return {"code": "validation_error", "message": "The item is not valid; see fields.", "fields": fields}
+ITEM_INVALID = "The item is not valid; see fields."
+
+
+def _item_error(exc: ApplicationError | serializers.ValidationError) -> dict:
+    """The per-item `error`: an application error in the one error shape, or a serializer's errors."""
+    if isinstance(exc, ApplicationError):
+        return application_error_body(exc, invalid_message=ITEM_INVALID)
+    fields = flatten_fields(exc.detail)
+    return {"code": "validation_error", "message": ITEM_INVALID, "fields": fields}
 
 
 # --- View ------------------------------------------------------------------------------------------
@@ -208,8 +213,8 @@ class SyncView(APIView):
         if not isinstance(items, list):
             raise serializers.ValidationError({"items": ["A list of sync items is required."]})
         if len(items) > settings.SYNC_BATCH_MAX_ITEMS:
-            raise ApiError(
-                413, "batch_too_large", f"At most {settings.SYNC_BATCH_MAX_ITEMS} items per batch; split it."
+            raise RequestTooLarge(
+                f"At most {settings.SYNC_BATCH_MAX_ITEMS} items per batch; split it.", code="batch_too_large"
             )
 
         catalog = _Catalog()
@@ -228,7 +233,7 @@ class SyncView(APIView):
                 item = envelope.validated_data
                 key = (item["type"], str(item["id"]))
                 if key in seen:
-                    raise ApiError(400, "duplicate_item", "This id already appears earlier in the batch.")
+                    raise Invalid({}, "This id already appears earlier in the batch.", code="duplicate_item")
                 seen.add(key)
                 write = SYNC_ADAPTERS[item["type"]].write_from_record(
                     op=item["op"],
@@ -237,7 +242,7 @@ class SyncView(APIView):
                     base_revision=item.get("base_revision"),
                     catalog=catalog.value,
                 )
-            except (serializers.ValidationError, ApiError) as exc:
+            except (serializers.ValidationError, ApplicationError) as exc:
                 results[index] = {**echo, "status": "invalid", "error": _item_error(exc)}
                 continue
             writes.append(write)

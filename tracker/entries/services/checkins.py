@@ -8,9 +8,8 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from rest_framework import serializers
 
-from tracker.common.api.errors import ApiError
+from tracker.common.errors import Conflict, Invalid
 from tracker.entries.selectors.instruments import InstrumentCatalog
 from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, entries_apply
 from tracker.insights import scoring
@@ -61,10 +60,10 @@ class CheckInKind(EntryKind):
     @classmethod
     def update_refusal(cls, row, values, now):
         if values["instrument"].pk != row.instrument_id:
-            return ApiError(409, "conflict", "A check-in's instrument cannot change; delete it and create a new one.")
+            return Conflict("A check-in's instrument cannot change; delete it and create a new one.")
         if now > row.created_at + edit_window():
-            return ApiError(
-                409, "edit_window_closed", f"Check-ins can be edited for {settings.ENTRY_EDIT_WINDOW_HOURS} hours."
+            return Conflict(
+                f"Check-ins can be edited for {settings.ENTRY_EDIT_WINDOW_HOURS} hours.", code="edit_window_closed"
             )
         return None
 
@@ -78,12 +77,12 @@ def checkin_values(
     note: str = "",
     catalog: InstrumentCatalog | None = None,
 ) -> dict:
-    """Model field values for a check-in, scores included; ValidationError naming `responses` if unscorable."""
+    """Model field values for a check-in, scores included; `Invalid` naming `responses` if unscorable."""
     key = catalog.scoring_key(instrument) if catalog else scoring.key_from_definition(instrument.definition)
     try:
         scores = scoring.score(key, responses, cut=settings.QUADRANT_CUT)
     except scoring.ScoringError as exc:
-        raise serializers.ValidationError({exc.field: [str(exc)]}) from None
+        raise Invalid({exc.field: [str(exc)]}) from None
     return {
         "instrument": instrument,
         "occurred_at": occurred_at,

@@ -26,7 +26,7 @@ from uuid import UUID
 from django.db import connection, models, transaction
 from django.utils import timezone
 
-from tracker.common.api.errors import ApiError
+from tracker.common.errors import ApplicationError, Conflict, NotFound
 from tracker.models import ChangeCounter
 
 Op = Literal["create", "update", "delete"]
@@ -50,7 +50,7 @@ class EntryKind:
         return {name: get(name) for name in cls.content_fields}
 
     @classmethod
-    def update_refusal(cls, row: models.Model, values: dict, now: datetime) -> ApiError | None:
+    def update_refusal(cls, row: models.Model, values: dict, now: datetime) -> Conflict | None:
         """Why this row may not take these values now (e.g. the edit window closed), or None."""
         return None
 
@@ -70,7 +70,7 @@ class WriteOutcome:
     id: UUID
     status: Status
     row: models.Model | None = None  # the current row if the caller may see it
-    error: ApiError | None = None
+    error: ApplicationError | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -92,8 +92,8 @@ def change_seqs_reserve(*, user, count: int) -> int:
     return last - count + 1
 
 
-def _conflict(message: str, code: str = "conflict") -> ApiError:
-    return ApiError(409, code, message)
+def _conflict(message: str, code: str = "conflict") -> Conflict:
+    return Conflict(message, code=code)
 
 
 ID_TAKEN = "A record with this id already exists with different content."
@@ -148,9 +148,7 @@ def entries_apply(*, user, writes: Sequence[EntryWrite], now: datetime | None = 
                 error = _conflict("This record was deleted.", "deleted")
                 outcomes[index] = WriteOutcome(kind, write.id, "conflict", row, error)
             else:
-                outcomes[index] = WriteOutcome(
-                    kind, write.id, "invalid", None, ApiError(404, "not_found", "Not found.")
-                )
+                outcomes[index] = WriteOutcome(kind, write.id, "invalid", None, NotFound())
             continue
 
         if write.op == "delete":

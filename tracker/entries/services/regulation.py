@@ -19,9 +19,8 @@ from uuid import UUID
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers
 
-from tracker.common.api.errors import ApiError
+from tracker.common.errors import Conflict, Invalid
 from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, change_seqs_reserve, entries_apply
 from tracker.models import RegulationLog, User
 
@@ -77,11 +76,10 @@ class RegulationLogKind(EntryKind):
                 continue
             if name in COMPLETION_FIELDS and old is None:
                 continue
-            return ApiError(
-                409,
-                "edit_window_closed",
+            return Conflict(
                 f"Logs can be edited for {settings.ENTRY_EDIT_WINDOW_HOURS} hours; after that only empty "
                 f"fields of {', '.join(COMPLETION_FIELDS)} can be completed.",
+                code="edit_window_closed",
             )
         return None
 
@@ -93,9 +91,9 @@ def regulation_values(*, fields: dict, previous: RegulationLog | None = None, no
     now = now or timezone.now()
     values = {name: fields.get(name) for name in CONTENT_FIELDS}
     if values["intensity_after"] is not None and values["intensity_before"] is None:
-        raise serializers.ValidationError({"intensity_after": ["Needs intensity_before."]})
+        raise Invalid({"intensity_after": ["Needs intensity_before."]})
     if values["reached_out_helped"] is not None and values["reached_out"] is not True:
-        raise serializers.ValidationError({"reached_out_helped": ["Only when reached_out is true."]})
+        raise Invalid({"reached_out_helped": ["Only when reached_out is true."]})
     values["trigger_target"] = values["trigger_target"] or ""
     values["emotions"] = values["emotions"] or []
     values["strategies"] = values["strategies"] or []

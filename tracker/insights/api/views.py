@@ -238,9 +238,6 @@ class SummaryDetailView(APIView):
         summary="One weekly summary of the current user",
     )
     def get(self, request, week: str):
-        try:
-            week_start = parse_iso_week(week)
-        except ValueError as exc:
-            raise serializers.ValidationError({"week": [str(exc)]}) from None
+        week_start = parse_iso_week(week)  # InvalidIsoWeek → 400 on `week`
         summary = generics.get_object_or_404(WeeklySummary, user=request.user, week_start=week_start)
         return Response(WeeklySummarySerializer(summary).data)

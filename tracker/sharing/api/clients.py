@@ -10,9 +10,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.common.api.errors import ApiError
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import Forbidden
 from tracker.models import AccessLogEntry, CheckIn, RegulationLog, Scope, ShareGrant, WeeklySummary
 from tracker.sharing import services as sharing
 from tracker.sharing.api.serializers import (
@@ -74,7 +74,7 @@ def shared_client_body(grant: ShareGrant, direction: str | None) -> dict:
 
 def _therapists_only(user) -> None:
     if not can_use_therapist_views(user):
-        raise ApiError(403, "therapists_only", "Only verified therapists see shared clients.")
+        raise Forbidden("Only verified therapists see shared clients.", code="therapists_only")
 
 
 class ClientListView(generics.ListAPIView):

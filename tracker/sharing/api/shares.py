@@ -8,9 +8,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tracker.common.api.errors import ApiError
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import Forbidden, NotFound
 from tracker.models import AccessLogEntry, Scope, ShareGrant, ShareInvite, User
 from tracker.sharing import services as sharing
 from tracker.sharing.api.serializers import (
@@ -136,7 +136,7 @@ class AccessLogEntrySerializer(serializers.ModelSerializer):
 
 def _clients_only(user) -> None:
     if user.role != User.Role.CLIENT:
-        raise ApiError(403, "clients_only", "Only clients share their data.")
+        raise Forbidden("Only clients share their data.", code="clients_only")
 
 
 class InviteCreateView(generics.ListAPIView):
@@ -194,7 +194,7 @@ class InviteDetailView(APIView):
     )
     def delete(self, request, pk):
         if not sharing.invite_cancel(client=request.user, invite_id=pk):
-            raise ApiError(404, "not_found", "Not found.")
+            raise NotFound()
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -211,19 +211,9 @@ class AcceptView(APIView):
     def post(self, request):
         data = AcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            grant = sharing.invite_accept(
-                therapist=request.user, code=data.validated_data["code"], ip=request.META.get("REMOTE_ADDR", "")
-            )
-        except PermissionError as exc:
-            raise ApiError(403, "not_a_verified_therapist", str(exc)) from None
-        except sharing.AcceptThrottled as exc:
-            error = ApiError(429, "throttled", "Too many wrong codes; try again later.")
-            error.wait = exc.retry_after
-            raise error from None
-        except sharing.InvalidInviteCode:
-            message = "This code is not valid: it may be mistyped, used or expired."
-            raise ApiError(400, "invalid_code", message, {"code": ["Invalid."]}) from None
+        grant = sharing.invite_accept(
+            therapist=request.user, code=data.validated_data["code"], ip=request.META.get("REMOTE_ADDR", "")
+        )
         grant = ShareGrant.objects.select_related("client").get(pk=grant.pk)
         return Response(TherapistGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
