@@ -22,7 +22,14 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from tracker.common.api.errors import ApiError
-from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, change_seqs_reserve, entries_apply
+from tracker.entries.services.entries import (
+    EntryKind,
+    EntryWrite,
+    WriteOutcome,
+    change_seqs_reserve,
+    edit_window,
+    entries_apply,
+)
 from tracker.models import RegulationLog, User
 
 HIGH_INTENSITY = 9
@@ -43,10 +50,6 @@ CONTENT_FIELDS = (
     "safety_answer",
     "note",
 )
-
-
-def edit_window() -> timedelta:
-    return timedelta(hours=settings.ENTRY_EDIT_WINDOW_HOURS)
 
 
 def no_recovery_due(*, intensity_before, intensity_after, recovery_minutes, occurred_at, now: datetime) -> bool:
