@@ -230,6 +230,7 @@ CHECKIN_API = EntryApi(
         "after it was deleted, 409."
     ),
     created="Created; the body carries the scores.",
+    retried="A retry: this id was stored with this same body.",
 )
 class CheckInListView(EntryListView):
     api = CHECKIN_API

@@ -62,9 +62,9 @@ class EntryApi:
     write_context: Callable[[], dict] = field(default=dict)
 
 
+# GET: the user's entries of one type, newest first; POST: create one (idempotent on its id).
+# (Comments, not docstrings: a view's docstring would become every operation's description.)
 class EntryListView(GenericAPIView):
-    """GET: the user's entries of one type, newest first; POST: create one (idempotent on its id)."""
-
     api: ClassVar[EntryApi]
 
     def get_serializer_class(self):
@@ -90,9 +90,8 @@ class EntryListView(GenericAPIView):
         return Response(self.api.detail_serializer(outcome.row, context={"request": request}).data, status=code)
 
 
+# GET, PATCH (edit or complete within the type's rules) and DELETE (a tombstone) one entry.
 class EntryDetailView(GenericAPIView):
-    """GET, PATCH (edit or complete within the type's rules) and DELETE (a tombstone) one entry."""
-
     api: ClassVar[EntryApi]
 
     def get_serializer_class(self):
@@ -126,7 +125,15 @@ class EntryDetailView(GenericAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def list_view_schema(api: EntryApi, *, summary: str, create_summary: str, create_description: str, created: str):
+def list_view_schema(
+    api: EntryApi,
+    *,
+    summary: str,
+    create_summary: str,
+    create_description: str,
+    created: str,
+    retried: str = "A retry: stored with this same body.",
+):
     """The OpenAPI description of an `EntryListView` subclass (only the texts differ per type)."""
     return extend_schema_view(
         get=extend_schema(
@@ -139,7 +146,7 @@ def list_view_schema(api: EntryApi, *, summary: str, create_summary: str, create
             request=api.write_serializer,
             responses={
                 201: OpenApiResponse(api.detail_serializer, description=created),
-                200: OpenApiResponse(api.detail_serializer, description="A retry: stored with this same body."),
+                200: OpenApiResponse(api.detail_serializer, description=retried),
                 **ERROR_RESPONSES(400, 401, 409, 413),
             },
             summary=create_summary,
