@@ -5,6 +5,7 @@ from tracker.data_rights.api import views as export
 from tracker.entries.api import checkins, instruments, regulation, sync
 from tracker.insights.api import views as trends
 from tracker.sharing.api import clients, shares
+from tracker.sharing.resources import RESOURCES
 
 urlpatterns = [
     path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
@@ -35,14 +36,16 @@ urlpatterns = [
     # The therapist's view of clients who share.
     path("clients/", clients.ClientListView.as_view(), name="clients"),
     path("clients/<uuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),
-    path("clients/<uuid:client_id>/checkins/", clients.ClientCheckInsView.as_view(), name="client-checkins"),
-    path(
-        "clients/<uuid:client_id>/regulation-logs/",
-        clients.ClientRegulationLogsView.as_view(),
-        name="client-regulation-logs",
+    # One list route per shared resource (tracker.sharing.resources.RESOURCES).
+    *(
+        path(
+            f"clients/<uuid:client_id>/{resource.route}/",
+            clients.RESOURCE_VIEWS[scope].as_view(),
+            name=resource.url_name,
+        )
+        for scope, resource in RESOURCES.items()
     ),
     path("clients/<uuid:client_id>/trends/", clients.ClientTrendsView.as_view(), name="client-trends"),
-    path("clients/<uuid:client_id>/summaries/", clients.ClientSummariesView.as_view(), name="client-summaries"),
     path("clients/<uuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
     path("clients/<uuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
 ]

@@ -21,7 +21,7 @@ class Scope(models.TextChoices):
 
 ALL_SCOPES: tuple[str, ...] = tuple(Scope.values)
 # Notes are the most private part of an entry: a share never includes them unless asked for.
-DEFAULT_SCOPES: tuple[str, ...] = (Scope.CHECKINS, Scope.REGULATION_LOGS, Scope.SUMMARIES)
+DEFAULT_SCOPES: tuple[str, ...] = tuple(scope for scope in ALL_SCOPES if scope != Scope.NOTES)
 
 
 class ScopedMixin(models.Model):

@@ -1,14 +1,12 @@
 """Check-in endpoints and serializers.
 
-`CheckInSerializer` is the read shape everywhere (list, detail, sync feed, therapist views); pass
-`include_note=False` (or use `CheckInWithoutNoteSerializer`) where the note must not be shown."""
+`CheckInSerializer` is the read shape everywhere (list, detail, sync feed, therapist views); the
+list and detail endpoints are the generic entry views (`tracker.entries.api.generic`)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.response import Response
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
 
 from tracker.common.api.fields import (
     OffsetDateTimeField,
@@ -17,12 +15,18 @@ from tracker.common.api.fields import (
     local_isoformat,
     offset_minutes,
 )
-from tracker.common.api.schema import ERROR_RESPONSES
-from tracker.common.errors import NotFound
+from tracker.entries.api.generic import (
+    EntryApi,
+    EntryDetailView,
+    EntryListView,
+    ListQuerySerializer,
+    detail_view_schema,
+    list_view_schema,
+)
 from tracker.entries.selectors.entries import checkin_get, checkin_list
 from tracker.entries.selectors.instruments import InstrumentCatalog, instrument_catalog
 from tracker.entries.services import checkins as checkin_services
-from tracker.entries.services.entries import EntryWrite, WriteOutcome
+from tracker.entries.services.entries import EntryWrite, edit_window
 from tracker.insights import scoring
 from tracker.models import CheckIn
 
@@ -100,11 +104,6 @@ class CheckInSerializer(serializers.ModelSerializer):
             "utc_offset_minutes": {"help_text": "The phone's UTC offset when it happened, in minutes."},
         }
 
-    def __init__(self, *args, include_note: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not include_note:
-            self.fields.pop("note")
-
     @extend_schema_field(serializers.DateTimeField())
     def get_occurred_at(self, checkin: CheckIn) -> str:
         return local_isoformat(checkin.occurred_at, checkin.utc_offset_minutes)
@@ -123,19 +122,7 @@ class CheckInSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField())
     def get_editable_until(self, checkin: CheckIn) -> str:
-        return (checkin.created_at + checkin_services.edit_window()).isoformat()
-
-
-class CheckInWithoutNoteSerializer(CheckInSerializer):
-    """The read shape without `note`, for readers not allowed to see free text."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs["include_note"] = False
-        super().__init__(*args, **kwargs)
-
-    class Meta(CheckInSerializer.Meta):
-        fields = [name for name in CheckInSerializer.Meta.fields if name != "note"]
-        read_only_fields = fields
+        return (checkin.created_at + edit_window()).isoformat()
 
 
 # --- Write shapes ----------------------------------------------------------------------------------
@@ -212,105 +199,52 @@ def checkin_write_from_record(
     return EntryWrite(checkin_services.CheckInKind, op, id, values, base_revision=base_revision)
 
 
-def raise_for(outcome: WriteOutcome) -> None:
-    if outcome.error is not None:
-        raise outcome.error
-
-
 # --- Views -----------------------------------------------------------------------------------------
-class ListQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, help_text="Only entries with occurred_at ≥ since.")
-    until = serializers.DateTimeField(required=False, help_text="Only entries with occurred_at < until (exclusive).")
-
-    def validate(self, attrs):
-        if "since" in attrs and "until" in attrs and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["until must be after since."]})
-        return attrs
-
-
-class CheckInListView(GenericAPIView):
-    serializer_class = CheckInSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation
-            return CheckIn.objects.none()
-        query = ListQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return checkin_list(user=self.request.user, **query.validated_data)
-
-    @extend_schema(
-        parameters=[ListQuerySerializer],
-        responses={200: CheckInSerializer(many=True), **ERROR_RESPONSES(400, 401, 404)},
-        summary="List your check-ins, newest first (cursor pagination)",
-        description="404 for a cursor that was not handed out by this endpoint.",
-    )
-    def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(CheckInSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=CheckInWriteSerializer,
-        responses={
-            201: OpenApiResponse(CheckInSerializer, description="Created; the body carries the scores."),
-            200: OpenApiResponse(CheckInSerializer, description="A retry: this id was stored with this same body."),
-            **ERROR_RESPONSES(400, 401, 409, 413),
-        },
-        summary="Record a check-in (idempotent on the client-generated id)",
-        description=(
-            "Every item of the instrument version must be answered exactly once with a value on its scale. "
-            "The same `id` with the same body returns the stored check-in (200); with a different body, or "
-            "after it was deleted, 409."
-        ),
-    )
-    def post(self, request):
-        data = CheckInWriteSerializer(data=request.data, context={"catalog": instrument_catalog()})
-        data.is_valid(raise_exception=True)
-        outcome = checkin_services.checkin_create(user=request.user, **data.validated_data)
-        raise_for(outcome)
-        code = status.HTTP_201_CREATED if outcome.status == "created" else status.HTTP_200_OK
-        return Response(CheckInSerializer(outcome.row).data, status=code)
+CHECKIN_API = EntryApi(
+    name=checkin_services.CheckInKind.name,
+    model=CheckIn,
+    serializer=CheckInSerializer,
+    detail_serializer=CheckInSerializer,
+    write_serializer=CheckInWriteSerializer,
+    update_serializer=CheckInUpdateSerializer,
+    list_query=ListQuerySerializer,
+    list=checkin_list,
+    get=lambda *, user, id: checkin_get(user=user, checkin_id=id),
+    create=checkin_services.checkin_create,
+    update=lambda *, user, row, changes, base_revision: checkin_services.checkin_update(
+        user=user, checkin=row, changes=changes, base_revision=base_revision
+    ),
+    delete=lambda *, user, row: checkin_services.checkin_delete(user=user, checkin=row),
+    write_from_record=checkin_write_from_record,
+    write_context=lambda: {"catalog": instrument_catalog()},
+)
 
 
-class CheckInDetailView(GenericAPIView):
-    serializer_class = CheckInSerializer
+@list_view_schema(
+    CHECKIN_API,
+    summary="List your check-ins, newest first (cursor pagination)",
+    create_summary="Record a check-in (idempotent on the client-generated id)",
+    create_description=(
+        "Every item of the instrument version must be answered exactly once with a value on its scale. "
+        "The same `id` with the same body returns the stored check-in (200); with a different body, or "
+        "after it was deleted, 409."
+    ),
+    created="Created; the body carries the scores.",
+    retried="A retry: this id was stored with this same body.",
+)
+class CheckInListView(EntryListView):
+    api = CHECKIN_API
 
-    def get_object(self) -> CheckIn:
-        checkin = checkin_get(user=self.request.user, checkin_id=self.kwargs["pk"])
-        if checkin is None:
-            raise NotFound()
-        return checkin
 
-    @extend_schema(responses={200: CheckInSerializer, **ERROR_RESPONSES(401, 404)}, summary="One check-in")
-    def get(self, request, pk):
-        return Response(CheckInSerializer(self.get_object()).data)
-
-    @extend_schema(
-        request=CheckInUpdateSerializer,
-        responses={200: CheckInSerializer, **ERROR_RESPONSES(400, 401, 404, 409, 413)},
-        summary="Edit a check-in within the edit window (scores are recomputed)",
-        description=(
-            "Scores are recomputed with the instrument version the check-in was created with. 409 "
-            "`edit_window_closed` after `editable_until`; 409 `stale_revision` if `revision` is given and outdated."
-        ),
-    )
-    def patch(self, request, pk):
-        checkin = self.get_object()
-        data = CheckInUpdateSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        base_revision = changes.pop("revision", None)
-        outcome = checkin_services.checkin_update(
-            user=request.user, checkin=checkin, changes=changes, base_revision=base_revision
-        )
-        raise_for(outcome)
-        return Response(CheckInSerializer(outcome.row).data)
-
-    @extend_schema(
-        request=None,
-        responses={204: None, **ERROR_RESPONSES(401, 404)},
-        summary="Delete a check-in (a tombstone remains for sync)",
-    )
-    def delete(self, request, pk):
-        outcome = checkin_services.checkin_delete(user=request.user, checkin=self.get_object())
-        raise_for(outcome)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+@detail_view_schema(
+    CHECKIN_API,
+    noun="check-in",
+    edit_summary="Edit a check-in within the edit window (scores are recomputed)",
+    edit_description=(
+        "Scores are recomputed with the instrument version the check-in was created with. 409 "
+        "`edit_window_closed` after `editable_until`; 409 `stale_revision` if `revision` is given and outdated."
+    ),
+    delete_summary="Delete a check-in (a tombstone remains for sync)",
+)
+class CheckInDetailView(EntryDetailView):
+    api = CHECKIN_API

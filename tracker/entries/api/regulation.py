@@ -1,13 +1,12 @@
 """Regulation-log endpoints and serializers, and the vocabularies the phone builds its pickers from.
 
-`RegulationLogSerializer` is the read shape everywhere (list, sync feed, therapist views); pass
-`include_note=False` (or use `RegulationLogWithoutNoteSerializer`) where the note must not be shown."""
+`RegulationLogSerializer` is the read shape everywhere (list, sync feed, therapist views); the list
+and detail endpoints are the generic entry views (`tracker.entries.api.generic`)."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
-from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,12 +19,18 @@ from tracker.common.api.fields import (
     offset_minutes,
 )
 from tracker.common.api.schema import ERROR_RESPONSES
-from tracker.common.errors import NotFound
 from tracker.entries import vocabularies
-from tracker.entries.api.checkins import ListQuerySerializer, raise_for
+from tracker.entries.api.generic import (
+    EntryApi,
+    EntryDetailView,
+    EntryListView,
+    ListQuerySerializer,
+    detail_view_schema,
+    list_view_schema,
+)
 from tracker.entries.selectors.entries import regulation_log_get, regulation_log_list
 from tracker.entries.services import regulation as regulation_services
-from tracker.entries.services.entries import EntryWrite
+from tracker.entries.services.entries import EntryWrite, edit_window
 from tracker.models import RegulationLog
 
 NOTE_MAX_LENGTH = 4000
@@ -103,11 +108,6 @@ class RegulationLogSerializer(serializers.ModelSerializer):
             "trigger_target": {"help_text": "Who it was about (partner, parent, …), or empty."},
         }
 
-    def __init__(self, *args, include_note: bool = True, **kwargs):
-        super().__init__(*args, **kwargs)
-        if not include_note:
-            self.fields.pop("note")
-
     @extend_schema_field(serializers.DateTimeField())
     def get_occurred_at(self, log: RegulationLog) -> str:
         return local_isoformat(log.occurred_at, log.utc_offset_minutes)
@@ -124,17 +124,7 @@ class RegulationLogSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.DateTimeField())
     def get_editable_until(self, log: RegulationLog) -> str:
-        return (log.created_at + regulation_services.edit_window()).isoformat()
-
-
-class RegulationLogWithoutNoteSerializer(RegulationLogSerializer):
-    def __init__(self, *args, **kwargs):
-        kwargs["include_note"] = False
-        super().__init__(*args, **kwargs)
-
-    class Meta(RegulationLogSerializer.Meta):
-        fields = [name for name in RegulationLogSerializer.Meta.fields if name != "note"]
-        read_only_fields = fields
+        return (log.created_at + edit_window()).isoformat()
 
 
 class CrisisResourceSerializer(serializers.Serializer):
@@ -272,94 +262,54 @@ class RegulationListQuerySerializer(ListQuerySerializer):
     trigger = StrictChoiceField(choices=list(vocabularies.TRIGGERS), required=False, help_text="Only this trigger.")
 
 
-class RegulationLogListView(GenericAPIView):
-    serializer_class = RegulationLogSerializer
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation
-            return RegulationLog.objects.none()
-        query = RegulationListQuerySerializer(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
-        return regulation_log_list(user=self.request.user, **query.validated_data)
-
-    @extend_schema(
-        parameters=[RegulationListQuerySerializer],
-        responses={200: RegulationLogSerializer(many=True), **ERROR_RESPONSES(400, 401, 404)},
-        summary="List your regulation logs, newest first (cursor pagination)",
-        description="404 for a cursor that was not handed out by this endpoint.",
-    )
-    def get(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(RegulationLogSerializer(page, many=True).data)
-
-    @extend_schema(
-        request=RegulationLogWriteSerializer,
-        responses={
-            201: OpenApiResponse(RegulationLogDetailSerializer, description="Created (crisis resources if flagged)."),
-            200: OpenApiResponse(RegulationLogDetailSerializer, description="A retry: stored with this same body."),
-            **ERROR_RESPONSES(400, 401, 409, 413),
-        },
-        summary="Log an emotion-regulation episode (idempotent on the client-generated id)",
-        description=(
-            "Log it while it happens and complete it later (PATCH intensity_after, recovery_minutes, …). "
-            "The same `id` with the same body returns the stored log (200); with a different body, 409. "
-            "A yes to the safety question flags the log and the response carries crisis resources for "
-            "the user's locale."
-        ),
-    )
-    def post(self, request):
-        data = RegulationLogWriteSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        outcome = regulation_services.regulation_log_create(user=request.user, **data.validated_data)
-        raise_for(outcome)
-        code = status.HTTP_201_CREATED if outcome.status == "created" else status.HTTP_200_OK
-        return Response(RegulationLogDetailSerializer(outcome.row, context={"request": request}).data, status=code)
+REGULATION_LOG_API = EntryApi(
+    name=regulation_services.RegulationLogKind.name,
+    model=RegulationLog,
+    serializer=RegulationLogSerializer,
+    detail_serializer=RegulationLogDetailSerializer,
+    write_serializer=RegulationLogWriteSerializer,
+    update_serializer=RegulationLogUpdateSerializer,
+    list_query=RegulationListQuerySerializer,
+    list=regulation_log_list,
+    get=lambda *, user, id: regulation_log_get(user=user, log_id=id),
+    create=regulation_services.regulation_log_create,
+    update=lambda *, user, row, changes, base_revision: regulation_services.regulation_log_update(
+        user=user, log=row, changes=changes, base_revision=base_revision
+    ),
+    delete=lambda *, user, row: regulation_services.regulation_log_delete(user=user, log=row),
+    write_from_record=regulation_write_from_record,
+)
 
 
-class RegulationLogDetailView(GenericAPIView):
-    serializer_class = RegulationLogDetailSerializer
+@list_view_schema(
+    REGULATION_LOG_API,
+    summary="List your regulation logs, newest first (cursor pagination)",
+    create_summary="Log an emotion-regulation episode (idempotent on the client-generated id)",
+    create_description=(
+        "Log it while it happens and complete it later (PATCH intensity_after, recovery_minutes, …). "
+        "The same `id` with the same body returns the stored log (200); with a different body, 409. "
+        "A yes to the safety question flags the log and the response carries crisis resources for "
+        "the user's locale."
+    ),
+    created="Created (crisis resources if flagged).",
+)
+class RegulationLogListView(EntryListView):
+    api = REGULATION_LOG_API
 
-    def get_object(self) -> RegulationLog:
-        log = regulation_log_get(user=self.request.user, log_id=self.kwargs["pk"])
-        if log is None:
-            raise NotFound()
-        return log
 
-    @extend_schema(responses={200: RegulationLogDetailSerializer, **ERROR_RESPONSES(401, 404)}, summary="One log")
-    def get(self, request, pk):
-        return Response(RegulationLogDetailSerializer(self.get_object(), context={"request": request}).data)
-
-    @extend_schema(
-        request=RegulationLogUpdateSerializer,
-        responses={200: RegulationLogDetailSerializer, **ERROR_RESPONSES(400, 401, 404, 409, 413)},
-        summary="Complete or edit a log",
-        description=(
-            "Any field within the edit window; after it, only empty fields among intensity_after, "
-            "recovery_minutes, reached_out and reached_out_helped can be filled in (else 409 "
-            "`edit_window_closed`). 409 `stale_revision` if `revision` is given and outdated."
-        ),
-    )
-    def patch(self, request, pk):
-        log = self.get_object()
-        data = RegulationLogUpdateSerializer(data=request.data, partial=True)
-        data.is_valid(raise_exception=True)
-        changes = dict(data.validated_data)
-        base_revision = changes.pop("revision", None)
-        outcome = regulation_services.regulation_log_update(
-            user=request.user, log=log, changes=changes, base_revision=base_revision
-        )
-        raise_for(outcome)
-        return Response(RegulationLogDetailSerializer(outcome.row, context={"request": request}).data)
-
-    @extend_schema(
-        request=None,
-        responses={204: None, **ERROR_RESPONSES(401, 404)},
-        summary="Delete a log (a tombstone remains for sync)",
-    )
-    def delete(self, request, pk):
-        outcome = regulation_services.regulation_log_delete(user=request.user, log=self.get_object())
-        raise_for(outcome)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+@detail_view_schema(
+    REGULATION_LOG_API,
+    noun="log",
+    edit_summary="Complete or edit a log",
+    edit_description=(
+        "Any field within the edit window; after it, only empty fields among intensity_after, "
+        "recovery_minutes, reached_out and reached_out_helped can be filled in (else 409 "
+        "`edit_window_closed`). 409 `stale_revision` if `revision` is given and outdated."
+    ),
+    delete_summary="Delete a log (a tombstone remains for sync)",
+)
+class RegulationLogDetailView(EntryDetailView):
+    api = REGULATION_LOG_API
 
 
 # --- Vocabularies ----------------------------------------------------------------------------------

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
 
 from django.conf import settings
@@ -15,31 +13,21 @@ from rest_framework.views import APIView
 from tracker.common.api.errors import application_error_body, flatten_fields
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import ApplicationError, Invalid, RequestTooLarge
-from tracker.entries.api.checkins import CheckInSerializer, checkin_write_from_record
-from tracker.entries.api.regulation import RegulationLogSerializer, regulation_write_from_record
+from tracker.entries.api.checkins import CHECKIN_API
+from tracker.entries.api.generic import EntryApi
+from tracker.entries.api.regulation import REGULATION_LOG_API
 from tracker.entries.selectors.entries import CursorAhead, change_feed
 from tracker.entries.selectors.instruments import InstrumentCatalog, instrument_catalog
 from tracker.entries.services.entries import EntryWrite, WriteOutcome
 from tracker.entries.services.sync import ENTRY_KINDS, BadCursor, cursor_decode, cursor_encode, sync_push
 
-
-@dataclass(frozen=True)
-class SyncAdapter:
-    """How the sync endpoint reads and writes one entry type."""
-
-    read_serializer: type[serializers.Serializer]
-    write_from_record: Callable[..., EntryWrite]
-
-
-SYNC_ADAPTERS: dict[str, SyncAdapter] = {
-    "checkin": SyncAdapter(CheckInSerializer, checkin_write_from_record),
-    "regulation_log": SyncAdapter(RegulationLogSerializer, regulation_write_from_record),
-}
-assert set(SYNC_ADAPTERS) == set(ENTRY_KINDS)
+# The entry types' APIs by sync `type`: the same values the REST list/detail views are built from.
+ENTRY_APIS: dict[str, EntryApi] = {api.name: api for api in (CHECKIN_API, REGULATION_LOG_API)}
+assert set(ENTRY_APIS) == set(ENTRY_KINDS)
 
 RecordSerializer = PolymorphicProxySerializer(
     component_name="SyncRecord",
-    serializers=[adapter.read_serializer for adapter in SYNC_ADAPTERS.values()],
+    serializers=[api.serializer for api in ENTRY_APIS.values()],
     resource_type_field_name=None,
 )
 
@@ -68,7 +56,7 @@ def change_of(kind_name: str, row) -> dict:
         "op": "delete" if deleted else "upsert",
         "id": row.id,
         "revision": row.revision,
-        "record": None if deleted else SYNC_ADAPTERS[kind_name].read_serializer(row).data,
+        "record": None if deleted else ENTRY_APIS[kind_name].serializer(row).data,
         "deleted_at": row.deleted_at,
     }
 
@@ -235,7 +223,7 @@ class SyncView(APIView):
                 if key in seen:
                     raise Invalid({}, "This id already appears earlier in the batch.", code="duplicate_item")
                 seen.add(key)
-                write = SYNC_ADAPTERS[item["type"]].write_from_record(
+                write = ENTRY_APIS[item["type"]].write_from_record(
                     op=item["op"],
                     id=item["id"],
                     record=item.get("record"),

@@ -4,20 +4,16 @@ Writes go through `tracker.entries.services.entries.entries_apply` (idempotency,
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from uuid import UUID
 
 from django.conf import settings
 
 from tracker.common.errors import Conflict, Invalid
 from tracker.entries.selectors.instruments import InstrumentCatalog
-from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, entries_apply
+from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, edit_window, entries_apply
 from tracker.insights import scoring
 from tracker.models import CheckIn, Instrument
-
-
-def edit_window() -> timedelta:
-    return timedelta(hours=settings.ENTRY_EDIT_WINDOW_HOURS)
 
 
 def responses_normalize(responses: list[dict]) -> list[dict]:

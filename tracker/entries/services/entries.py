@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 from uuid import UUID
 
+from django.conf import settings
 from django.db import connection, models, transaction
 from django.utils import timezone
 
@@ -31,6 +32,11 @@ from tracker.models import ChangeCounter
 
 Op = Literal["create", "update", "delete"]
 Status = Literal["created", "updated", "deleted", "unchanged", "conflict", "invalid"]
+
+
+def edit_window() -> timedelta:
+    """How long after its creation an entry may be edited freely (every entry type)."""
+    return timedelta(hours=settings.ENTRY_EDIT_WINDOW_HOURS)
 
 
 class EntryKind:

@@ -21,7 +21,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from tracker.common.errors import Conflict, Invalid
-from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, change_seqs_reserve, entries_apply
+from tracker.entries.services.entries import (
+    EntryKind,
+    EntryWrite,
+    WriteOutcome,
+    change_seqs_reserve,
+    edit_window,
+    entries_apply,
+)
 from tracker.models import RegulationLog, User
 
 HIGH_INTENSITY = 9
@@ -42,10 +49,6 @@ CONTENT_FIELDS = (
     "safety_answer",
     "note",
 )
-
-
-def edit_window() -> timedelta:
-    return timedelta(hours=settings.ENTRY_EDIT_WINDOW_HOURS)
 
 
 def no_recovery_due(*, intensity_before, intensity_after, recovery_minutes, occurred_at, now: datetime) -> bool:

@@ -1,11 +1,13 @@
 """The therapist's API: the clients who share with them, and each client's data within scope.
 
-Every per-client view resolves the grant first (`grant_for_therapist`, checked against the database
-on every request) and answers 404 for every kind of "no", then writes an access-log row."""
+Every per-client view resolves the grant first (`shared_resource_or_404` / `grant_for_therapist`,
+checked against the database on every request) and answers 404 for every kind of "no", then writes
+an access-log row. The per-resource list routes come from the registry in tracker.sharing.resources."""
+
+from __future__ import annotations
 
 from django.utils import timezone
-from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -13,34 +15,25 @@ from rest_framework.views import APIView
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden
-from tracker.models import AccessLogEntry, CheckIn, RegulationLog, Scope, ShareGrant, WeeklySummary
+from tracker.models import AccessLogEntry, ShareGrant
 from tracker.sharing import services as sharing
-from tracker.sharing.api.serializers import (
-    DigestSerializer,
-    PersonSerializer,
-    SharedCheckInSerializer,
-    SharedRegulationLogSerializer,
-    SharedSummarySerializer,
-    SharedTrendsSerializer,
-)
+from tracker.sharing.api.serializers import PersonSerializer, RedactedNoteMixin, SharedTrendsSerializer
 from tracker.sharing.models import ALL_SCOPES
+from tracker.sharing.resources import (
+    RESOURCES,
+    TRENDS_SCOPE,
+    DigestSerializer,
+    SharedResource,
+    digest_for_grant,
+    shared_resource_or_404,
+    shared_trend,
+    status_line,
+)
 from tracker.sharing.selectors import shared_data
 from tracker.sharing.selectors.grants import can_use_therapist_views, grant_for_therapist, shared_grants_for_therapist
 
 Resource = AccessLogEntry.Resource
 CLIENT_ID = OpenApiParameter("client_id", type=str, location=OpenApiParameter.PATH, description="The client's id.")
-
-
-def status_line(grant: ShareGrant, direction: str | None) -> dict:
-    """The client list's one line per client; each figure only where the scope covers it."""
-    checkins = grant.allows(Scope.CHECKINS)
-    regulation = grant.allows(Scope.REGULATION_LOGS)
-    return {
-        "last_checkin_at": grant.last_checkin_at if checkins else None,
-        "direction": direction if checkins else None,
-        "safety_flags_since_last_session": grant.safety_flags_since if regulation else None,
-        "last_session_at": grant.last_session_at,
-    }
 
 
 class StatusLineSerializer(serializers.Serializer):
@@ -126,90 +119,56 @@ class ClientDetailView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class OccurredFilter(filters.FilterSet):
-    since = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    until = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
-
-
 class ScopedListView(generics.ListAPIView):
     """A paginated list of one client's rows, readable only through a grant with `scope`."""
 
-    scope: str
-    resource: str
-    ordering = ("-occurred_at", "-id")
-    filterset_class = OccurredFilter
+    # One subclass per registry entry (`for_resource`); tracker/urls.py routes each under its name.
+
+    resource: SharedResource
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        self.grant = grant_for_therapist(therapist=request.user, client_id=kwargs["client_id"], any_of=[self.scope])
+        self.grant = shared_resource_or_404(
+            therapist=request.user, client_id=kwargs["client_id"], scope=self.resource.scope
+        )
+
+    def get_queryset(self):
+        return self.resource.rows(grant=self.grant)
 
     def get_serializer_context(self):
         return {**super().get_serializer_context(), "grant": getattr(self, "grant", None)}
 
     def list(self, request, *args, **kwargs):
-        self.paginator.ordering = self.ordering
+        self.paginator.ordering = self.resource.ordering
         response = super().list(request, *args, **kwargs)
-        sharing.access_log_write(grants=[self.grant], resource=self.resource, channel=AccessLogEntry.Channel.API)
+        sharing.access_log_write(grants=[self.grant], resource=self.resource.log_as, channel=AccessLogEntry.Channel.API)
         return response
 
-
-class ClientCheckInsView(ScopedListView):
-    serializer_class = SharedCheckInSerializer
-    queryset = CheckIn.objects.none()  # for the schema; get_queryset decides
-    scope = Scope.CHECKINS
-    resource = Resource.CHECKINS
-
-    def get_queryset(self):
-        return shared_data.shared_checkins(grant=self.grant)
-
-    @extend_schema(
-        parameters=[CLIENT_ID],
-        summary="A client's check-ins (scope: checkins; notes only with scope notes)",
-        tags=["clients"],
-        responses={200: SharedCheckInSerializer(many=True), **ERROR_RESPONSES(401, 404)},
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
-
-
-class ClientRegulationLogsView(ScopedListView):
-    serializer_class = SharedRegulationLogSerializer
-    queryset = RegulationLog.objects.none()
-    scope = Scope.REGULATION_LOGS
-    resource = Resource.REGULATION_LOGS
-
-    def get_queryset(self):
-        return shared_data.shared_regulation_logs(grant=self.grant)
-
-    @extend_schema(
-        parameters=[CLIENT_ID],
-        summary="A client's regulation logs (scope: regulation_logs; notes only with scope notes)",
-        tags=["clients"],
-        responses={200: SharedRegulationLogSerializer(many=True), **ERROR_RESPONSES(401, 404)},
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+    @classmethod
+    def for_resource(cls, resource: SharedResource) -> type[ScopedListView]:
+        notes = "; notes only with scope notes" if issubclass(resource.serializer, RedactedNoteMixin) else ""
+        schema = extend_schema(
+            parameters=[CLIENT_ID],
+            summary=f"A client's {resource.label.lower()} (scope: {resource.scope}{notes})",
+            tags=["clients"],
+            responses={200: resource.serializer(many=True), **ERROR_RESPONSES(401, 404)},
+        )
+        name = "Client" + "".join(part.title() for part in resource.route.split("-")) + "View"
+        attrs = {
+            "resource": resource,
+            "serializer_class": resource.serializer,
+            "queryset": resource.serializer.Meta.model.objects.none(),  # for the schema; get_queryset decides
+            "filterset_class": resource.filterset_class,
+            "__module__": __name__,
+            "__qualname__": name,
+        }
+        return extend_schema_view(get=schema)(type(name, (cls,), attrs))
 
 
-class ClientSummariesView(ScopedListView):
-    serializer_class = SharedSummarySerializer
-    queryset = WeeklySummary.objects.none()
-    scope = Scope.SUMMARIES
-    resource = Resource.SUMMARIES
-    ordering = ("-week_start", "-id")
-    filterset_class = None
-
-    def get_queryset(self):
-        return shared_data.shared_summaries(grant=self.grant)
-
-    @extend_schema(
-        parameters=[CLIENT_ID],
-        summary="A client's weekly summaries (scope: summaries)",
-        tags=["clients"],
-        responses={200: SharedSummarySerializer(many=True), **ERROR_RESPONSES(401, 404)},
-    )
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
+# One list view per shared resource, in registry order.
+RESOURCE_VIEWS: dict[str, type[ScopedListView]] = {
+    scope: ScopedListView.for_resource(resource) for scope, resource in RESOURCES.items()
+}
 
 
 class ClientTrendsView(APIView):
@@ -220,13 +179,10 @@ class ClientTrendsView(APIView):
         tags=["clients"],
     )
     def get(self, request, client_id):
-        grant = grant_for_therapist(therapist=request.user, client_id=client_id, any_of=[Scope.CHECKINS])
-        body = shared_data.shared_trends(grant=grant)
+        grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=TRENDS_SCOPE)
+        body = shared_trend(grant=grant)
         sharing.access_log_write(grants=[grant], resource=Resource.TRENDS, channel=AccessLogEntry.Channel.API)
         return Response(body)  # the selector's JSON-ready dict, as the client's own GET trends/ returns it
-
-
-DIGEST_SCOPES = (Scope.CHECKINS, Scope.REGULATION_LOGS, Scope.SUMMARIES)
 
 
 class ClientDigestView(APIView):
@@ -237,8 +193,8 @@ class ClientDigestView(APIView):
         tags=["clients"],
     )
     def get(self, request, client_id):
-        grant = grant_for_therapist(therapist=request.user, client_id=client_id, any_of=DIGEST_SCOPES)
-        body = shared_data.digest_for_grant(grant=grant)
+        grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=None)
+        body = digest_for_grant(grant=grant)
         sharing.access_log_write(grants=[grant], resource=Resource.DIGEST, channel=AccessLogEntry.Channel.API)
         return Response(DigestSerializer(body).data)
 

@@ -73,9 +73,7 @@ class DigestSummariesSerializer(serializers.Serializer):
     new_weeks = serializers.ListField(child=serializers.DateField())
 
 
-class DigestSerializer(serializers.Serializer):
+# The digest's header; `tracker.sharing.resources.DigestSerializer` adds one section per shared resource.
+class DigestBaseSerializer(serializers.Serializer):
     since = serializers.DateTimeField(help_text="The last marked session, or when the share began.")
     last_session_at = serializers.DateTimeField(allow_null=True)
-    checkins = DigestCheckinsSerializer(allow_null=True, help_text="null: check-ins are not shared.")
-    regulation = DigestRegulationSerializer(allow_null=True, help_text="null: regulation logs are not shared.")
-    summaries = DigestSummariesSerializer(allow_null=True, help_text="null: summaries are not shared.")

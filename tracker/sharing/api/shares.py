@@ -11,18 +11,18 @@ from rest_framework.views import APIView
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden, NotFound
-from tracker.models import AccessLogEntry, Scope, ShareGrant, ShareInvite, User
+from tracker.models import AccessLogEntry, ShareGrant, ShareInvite, User
 from tracker.sharing import services as sharing
-from tracker.sharing.api.serializers import (
-    DigestSerializer,
-    PersonSerializer,
-    SharedCheckInSerializer,
-    SharedRegulationLogSerializer,
-    SharedSummarySerializer,
-    SharedTrendsSerializer,
-)
+from tracker.sharing.api.serializers import PersonSerializer, SharedTrendsSerializer
 from tracker.sharing.models import ALL_SCOPES, DEFAULT_SCOPES
-from tracker.sharing.selectors import shared_data
+from tracker.sharing.resources import (
+    RESOURCES,
+    TRENDS_SCOPE,
+    DigestSerializer,
+    digest_for_grant,
+    shared_resources,
+    shared_trend,
+)
 from tracker.sharing.selectors.grants import (
     access_log_for_grant,
     grant_for_client_or_404,
@@ -288,9 +288,7 @@ PreviewSerializer = inline_serializer(
     name="SharePreview",
     fields={
         "share": GrantSerializer(),
-        "checkins": SharedCheckInSerializer(many=True, allow_null=True),
-        "regulation_logs": SharedRegulationLogSerializer(many=True, allow_null=True),
-        "summaries": SharedSummarySerializer(many=True, allow_null=True),
+        **{scope: resource.serializer(many=True, allow_null=True) for scope, resource in RESOURCES.items()},
         "trends": SharedTrendsSerializer(allow_null=True),
         "digest": DigestSerializer(allow_null=True),
     },
@@ -301,27 +299,21 @@ def preview_for_grant(grant: ShareGrant) -> dict:
     """Exactly what the therapist would get from each endpoint right now (null: no access)."""
     body: dict = {
         "share": GrantSerializer(grant).data,
-        "checkins": None,
-        "regulation_logs": None,
-        "summaries": None,
+        **dict.fromkeys(RESOURCES),
         "trends": None,
         "digest": None,
     }
     if grant.effective_status() != ShareGrant.Status.ACTIVE or not grant.therapist.is_verified:
         return body
     context = {"grant": grant}
-    if grant.allows(Scope.CHECKINS):
-        recent = shared_data.shared_checkins(grant=grant).order_by("-occurred_at", "-id")[:PREVIEW_ITEMS]
-        body["checkins"] = SharedCheckInSerializer(recent, many=True, context=context).data
-        body["trends"] = shared_data.shared_trends(grant=grant)
-    if grant.allows(Scope.REGULATION_LOGS):
-        recent = shared_data.shared_regulation_logs(grant=grant).order_by("-occurred_at", "-id")[:PREVIEW_ITEMS]
-        body["regulation_logs"] = SharedRegulationLogSerializer(recent, many=True, context=context).data
-    if grant.allows(Scope.SUMMARIES):
-        recent = shared_data.shared_summaries(grant=grant).order_by("-week_start")[:PREVIEW_ITEMS]
-        body["summaries"] = SharedSummarySerializer(recent, many=True).data
-    if grant.allows(Scope.CHECKINS) or grant.allows(Scope.REGULATION_LOGS) or grant.allows(Scope.SUMMARIES):
-        body["digest"] = DigestSerializer(shared_data.digest_for_grant(grant=grant)).data
+    shared = shared_resources(grant)
+    for resource in shared:
+        recent = resource.rows(grant=grant).order_by(*resource.ordering)[:PREVIEW_ITEMS]
+        body[resource.scope] = resource.serializer(recent, many=True, context=context).data
+    if grant.allows(TRENDS_SCOPE):
+        body["trends"] = shared_trend(grant=grant)
+    if shared:
+        body["digest"] = DigestSerializer(digest_for_grant(grant=grant)).data
     return body
 
 

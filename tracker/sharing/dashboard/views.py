@@ -19,12 +19,17 @@ from django.views.decorators.http import require_GET, require_POST
 from tracker.models import AccessLogEntry, Scope
 from tracker.sharing import services as sharing
 from tracker.sharing.dashboard import charts
+from tracker.sharing.resources import (
+    digest_for_grant,
+    shared_resource_or_404,
+    shared_resources,
+    shared_trend,
+    status_line,
+)
 from tracker.sharing.selectors import shared_data
 from tracker.sharing.selectors.grants import can_use_therapist_views, grant_for_therapist, shared_grants_for_therapist
 
 RECENT_ITEMS = 10
-# A page with nothing but notes in scope would show nothing; it needs one of these.
-PAGE_SCOPES = (Scope.CHECKINS, Scope.REGULATION_LOGS, Scope.SUMMARIES)
 DIRECTION_LABELS = {
     "improving": ("↘", "Improving (closer to secure)"),
     "stable": ("→", "Stable"),
@@ -65,43 +70,39 @@ def client_list(request):
     grants = list(shared_grants_for_therapist(therapist=request.user).order_by("client__display_name", "client_id"))
     directions = shared_data.directions_for_clients(grants=grants)
     sharing.access_log_write(grants=grants, resource=AccessLogEntry.Resource.CLIENT_LIST, channel="web")
-    rows = [
-        {
-            "grant": grant,
-            "client": grant.client,
-            "last_checkin_at": grant.last_checkin_at if grant.allows(Scope.CHECKINS) else None,
-            "direction": _direction(directions.get(grant.client_id)) if grant.allows(Scope.CHECKINS) else None,
-            "safety_flags": grant.safety_flags_since if grant.allows(Scope.REGULATION_LOGS) else None,
-            "last_session_at": grant.last_session_at,
-        }
-        for grant in grants
-    ]
+    rows = []
+    for grant in grants:
+        line = status_line(grant, directions.get(grant.client_id))
+        rows.append({"grant": grant, "client": grant.client, **line, "direction": _direction(line["direction"])})
     return render(request, "dashboard/client_list.html", {"rows": rows})
 
 
 def client_page_context(grant) -> dict:
-    """Everything the client page shows, cut to the grant's scopes (also used by tests)."""
+    """Everything the client page shows, cut to the grant's scopes (also used by tests).
+
+    One panel per shared resource (its template from the registry); the charts show the parts of the
+    trend report the grant reveals."""
     context: dict = {"grant": grant, "client": grant.client, "scopes": grant.scopes}
-    notes = grant.allows(Scope.NOTES)
-    context["show_notes"] = notes
-    trend = None
-    if grant.allows(Scope.CHECKINS):
-        trend = shared_data.shared_trends(grant=grant)
+    context["show_notes"] = grant.allows(Scope.NOTES)
+    context["panels"] = [
+        {
+            "template": resource.template,
+            "rows": list(resource.rows(grant=grant).order_by(*resource.ordering)[:RECENT_ITEMS]),
+        }
+        for resource in shared_resources(grant)
+    ]
+    trend = shared_trend(grant=grant)
+    if trend is not None and trend["weeks"] is not None:
         context["trend"] = trend
         context["direction"] = _direction(trend["direction"]["value"])
         context["quadrant"] = trend["quadrant"]["current"]
         context["trajectory_chart"] = charts.trajectory_svg(trend["trajectory"], cut=settings.QUADRANT_CUT)
         context["weekly_chart"] = charts.weekly_series_svg(trend["weeks"])
         context["weeks"] = trend["weeks"]
-        context["checkins"] = list(shared_data.shared_checkins(grant=grant).order_by("-occurred_at")[:RECENT_ITEMS])
-    if grant.allows(Scope.REGULATION_LOGS):
-        regulation = trend["regulation"] if trend else shared_data.trend_for_client(user=grant.client)["regulation"]
-        context["regulation"] = regulation
-        context["strategy_chart"] = charts.strategy_drop_svg(regulation["strategies"])
-        context["logs"] = list(shared_data.shared_regulation_logs(grant=grant).order_by("-occurred_at")[:RECENT_ITEMS])
-    if grant.allows(Scope.SUMMARIES):
-        context["summaries"] = list(shared_data.shared_summaries(grant=grant).order_by("-week_start")[:RECENT_ITEMS])
-    context["digest"] = shared_data.digest_for_grant(grant=grant)
+    if trend is not None and trend["regulation"] is not None:
+        context["regulation"] = trend["regulation"]
+        context["strategy_chart"] = charts.strategy_drop_svg(trend["regulation"]["strategies"])
+    context["digest"] = digest_for_grant(grant=grant)
     return context
 
 
@@ -111,7 +112,7 @@ def client_page_context(grant) -> dict:
 @_in_therapists_timezone
 def client_detail(request, client_id):
     try:
-        grant = grant_for_therapist(therapist=request.user, client_id=client_id, any_of=PAGE_SCOPES)
+        grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=None)
     except Http404:
         return _not_found(request)
     context = client_page_context(grant)

@@ -1,7 +1,7 @@
 """What a therapist sees of one client, cut to the grant's scopes.
 
 The same functions back the therapist API, the web dashboard and the client's own preview of a
-share, so "what the therapist can see" is computed in exactly one place."""
+share; which of them a grant reaches is decided by the registry in tracker.sharing.resources."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tracker.entries.selectors.entries import checkin_list, regulation_log_list
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
 from tracker.insights.selectors import DEFAULT_WEEKS, points_from_rows, trend_config, trend_for_user
-from tracker.models import CheckIn, Instrument, RegulationLog, Scope, ShareGrant, WeeklySummary
+from tracker.models import CheckIn, Instrument, RegulationLog, ShareGrant, WeeklySummary
 from tracker.sharing.selectors.grants import last_session_at
 
 DIGEST_BASELINE_DAYS = 14
@@ -40,14 +40,6 @@ def shared_summaries(*, grant: ShareGrant) -> QuerySet[WeeklySummary]:
 
 def trend_for_client(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
     return trend_for_user(user=user, weeks=weeks, now=now)
-
-
-def shared_trends(*, grant: ShareGrant, now: datetime | None = None) -> dict:
-    """The client's trends, with the regulation part only when regulation logs are shared."""
-    trend = trend_for_client(user=grant.client, now=now)
-    if not grant.allows(Scope.REGULATION_LOGS):
-        trend["regulation"] = None
-    return trend
 
 
 def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = None) -> dict:
@@ -115,63 +107,57 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
 # --- the "since last session" digest ----------------------------------------------------------------
 
 
-def digest_for_grant(*, grant: ShareGrant, now: datetime | None = None) -> dict:
-    """What changed since the therapist last marked a session (or since the share began)."""
-    now = now or timezone.now()
-    last_session = last_session_at(grant=grant)
-    since = last_session or grant.accepted_at
-    digest: dict = {
-        "since": since,
-        "last_session_at": last_session,
-        "checkins": None,
-        "regulation": None,
-        "summaries": None,
+# Each builder is one section of the digest, registered per scope in tracker.sharing.resources.
+
+
+def digest_checkins(*, grant: ShareGrant, since: datetime, now: datetime) -> dict:
+    checkins = shared_checkins(grant=grant)
+    after = checkins.filter(occurred_at__gt=since, occurred_at__lte=now).aggregate(
+        n=Count("id"), distance=Avg("distance_to_secure")
+    )
+    before = checkins.filter(
+        occurred_at__lte=since, occurred_at__gt=since - timedelta(days=DIGEST_BASELINE_DAYS)
+    ).aggregate(distance=Avg("distance_to_secure"))
+    change = None
+    if after["distance"] is not None and before["distance"] is not None:
+        change = after["distance"] - before["distance"]
+    return {
+        "new": after["n"],
+        "distance_to_secure_before": before["distance"],
+        "distance_to_secure_since": after["distance"],
+        "distance_to_secure_change": change,
     }
-    if grant.allows(Scope.CHECKINS):
-        checkins = shared_checkins(grant=grant)
-        after = checkins.filter(occurred_at__gt=since, occurred_at__lte=now).aggregate(
-            n=Count("id"), distance=Avg("distance_to_secure")
+
+
+def digest_regulation(*, grant: ShareGrant, since: datetime, now: datetime) -> dict:
+    logs = list(
+        shared_regulation_logs(grant=grant)
+        .filter(occurred_at__gt=since, occurred_at__lte=now)
+        .order_by("occurred_at")
+        .values_list(
+            "occurred_at",
+            "safety_flag",
+            "intensity_before",
+            "intensity_after",
+            "strategies",
+            "reached_out",
+            "recovery_minutes",
         )
-        before = checkins.filter(
-            occurred_at__lte=since, occurred_at__gt=since - timedelta(days=DIGEST_BASELINE_DAYS)
-        ).aggregate(distance=Avg("distance_to_secure"))
-        change = None
-        if after["distance"] is not None and before["distance"] is not None:
-            change = after["distance"] - before["distance"]
-        digest["checkins"] = {
-            "new": after["n"],
-            "distance_to_secure_before": before["distance"],
-            "distance_to_secure_since": after["distance"],
-            "distance_to_secure_change": change,
-        }
-    if grant.allows(Scope.REGULATION_LOGS):
-        logs = list(
-            shared_regulation_logs(grant=grant)
-            .filter(occurred_at__gt=since, occurred_at__lte=now)
-            .order_by("occurred_at")
-            .values_list(
-                "occurred_at",
-                "safety_flag",
-                "intensity_before",
-                "intensity_after",
-                "strategies",
-                "reached_out",
-                "recovery_minutes",
-            )
-        )
-        # Every strategy used since the session counts here (min 1), not only the trend's >= 3.
-        regulation = trends.regulation_statistics(
-            [trends.Episode(*row[2:]) for row in logs], STRATEGY_FAMILY, min_strategy_episodes=1
-        )
-        regulation["safety_flags"] = [occurred_at for occurred_at, flagged, *_ in logs if flagged]
-        digest["regulation"] = regulation
-    if grant.allows(Scope.SUMMARIES):
-        digest["summaries"] = {
-            "new_weeks": list(
-                shared_summaries(grant=grant)
-                .filter(computed_at__gt=since)
-                .order_by("week_start")
-                .values_list("week_start", flat=True)
-            )
-        }
-    return digest
+    )
+    # Every strategy used since the session counts here (min 1), not only the trend's >= 3.
+    regulation = trends.regulation_statistics(
+        [trends.Episode(*row[2:]) for row in logs], STRATEGY_FAMILY, min_strategy_episodes=1
+    )
+    regulation["safety_flags"] = [occurred_at for occurred_at, flagged, *_ in logs if flagged]
+    return regulation
+
+
+def digest_summaries(*, grant: ShareGrant, since: datetime, now: datetime) -> dict:
+    weeks = shared_summaries(grant=grant).filter(computed_at__gt=since).order_by("week_start")
+    return {"new_weeks": list(weeks.values_list("week_start", flat=True))}
+
+
+def digest_since(*, grant: ShareGrant) -> tuple[datetime, datetime | None]:
+    """Where the digest starts: the last marked session, or when the share began (and the session)."""
+    last_session = last_session_at(grant=grant)
+    return last_session or grant.accepted_at, last_session
