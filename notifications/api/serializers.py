@@ -6,7 +6,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from notifications.models import Device, InboxItem
-from notifications.models.schedules import Channel
+from notifications.transports import TRANSPORTS, Channel, channel_choices
 from tracker.common.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
 MAX_TIMES = 12
@@ -46,8 +46,8 @@ class ReminderScheduleInputSerializer(serializers.Serializer):
     quiet_hours = QuietHoursSerializer(required=False, allow_null=True, default=None)
     skip_if_done = StrictBooleanField(required=False, default=True)
     channels = serializers.ListField(
-        child=serializers.ChoiceField(choices=Channel.choices),
-        max_length=len(Channel.choices),
+        child=serializers.ChoiceField(choices=channel_choices()),
+        max_length=len(TRANSPORTS),
         required=False,
         default=lambda: [Channel.INBOX, Channel.PUSH],
         help_text="Where nudges go; the in-app inbox is always included.",
@@ -96,9 +96,7 @@ class ReminderScheduleSerializer(serializers.Serializer):
         return self._quiet(schedule)
 
     def get_push_available(self, schedule) -> bool:
-        from notifications.transports.fcm import push_configured
-
-        return push_configured()
+        return TRANSPORTS[Channel.PUSH].configured()
 
 
 class DeviceInputSerializer(serializers.Serializer):

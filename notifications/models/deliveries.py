@@ -12,6 +12,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from notifications.transports import Channel
+
+# Display choices for `Dispatch.channel` exactly as migration 0001 has them. Which channels exist is
+# decided by the registry (notifications.transports.TRANSPORTS), and the database does not enforce
+# choices, so a transport added later needs neither a change here nor a migration.
+OUTBOX_CHANNEL_CHOICES = [(Channel.PUSH.value, "Push"), (Channel.EMAIL.value, "Email")]
+
 
 class Delivery(models.Model):
     class Kind(models.TextChoices):
@@ -71,12 +78,9 @@ class InboxItem(models.Model):
 
 
 class Dispatch(models.Model):
-    """One outgoing push or email. `sending` is a claim: a row left there by a killed worker is never
-    retried (it becomes `abandoned`), because the message may already have gone out: at most once."""
-
-    class Channel(models.TextChoices):
-        PUSH = "push", "Push"
-        EMAIL = "email", "Email"
+    """One outgoing message through an outbox transport (push: one per device; email). `sending` is a
+    claim: a row left there by a killed worker is never retried (it becomes `abandoned`), because the
+    message may already have gone out: at most once."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -87,7 +91,7 @@ class Dispatch(models.Model):
         ABANDONED = "abandoned", "Abandoned after the sender died mid-send"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="dispatches")
-    channel = models.CharField(max_length=16, choices=Channel.choices)
+    channel = models.CharField(max_length=16, choices=OUTBOX_CHANNEL_CHOICES)
     device = models.ForeignKey("notifications.Device", on_delete=models.SET_NULL, null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -116,7 +120,7 @@ class DeliveryAttempt(models.Model):
         PERMANENT_ERROR = "permanent_error", "Permanent error (not retried)"
 
     dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="attempts_log")
-    channel = models.CharField(max_length=16, choices=Dispatch.Channel.choices)
+    channel = models.CharField(max_length=16, choices=OUTBOX_CHANNEL_CHOICES)
     status = models.CharField(max_length=16, choices=Status.choices)
     error = models.CharField(max_length=200, blank=True, default="")
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)

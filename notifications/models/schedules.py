@@ -3,11 +3,9 @@
 from django.conf import settings
 from django.db import models
 
+from notifications.transports import Channel  # the one channel vocabulary, built from the transport registry
 
-class Channel(models.TextChoices):
-    INBOX = "inbox", "In-app inbox"
-    PUSH = "push", "Push notification"
-    EMAIL = "email", "Email"
+__all__ = ["Channel", "ReminderSchedule", "default_channels", "default_weekdays"]
 
 
 def default_channels() -> list[str]:

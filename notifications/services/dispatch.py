@@ -1,11 +1,12 @@
-"""Draining the dispatch outbox: push and email, with retries and an attempt log.
+"""Draining the dispatch outbox through the transport registry, with retries and an attempt log.
 
 Each batch is claimed (`pending` → `sending`, attempts + 1) and committed *before* any network call;
 the results are written afterwards with a few set-based statements. A dispatch left in `sending` by a
 worker that died mid-send is never retried: after SENDING_LEASE it becomes `abandoned`, because the
 provider may already have shown it (at most once beats twice; the inbox copy is always there).
 Temporary errors go back to `pending` with exponential backoff (RETRY_BASE · 2^(attempt-1)) until
-NOTIFICATION_MAX_ATTEMPTS; permanent ones fail at once; a dead push token disables its device."""
+NOTIFICATION_MAX_ATTEMPTS; permanent ones fail at once; a dead push token disables its device.
+Each dispatch goes to `TRANSPORTS[dispatch.channel]`; nothing here knows a channel by name."""
 
 from __future__ import annotations
 
@@ -21,9 +22,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from notifications.models import DeliveryAttempt, Device, Dispatch
-from notifications.transports.base import TransportError
-from notifications.transports.email import send_email
-from notifications.transports.fcm import FcmTransport, fcm_transport
+from notifications.transports import TRANSPORTS, Message, TransportError
 from tracker.common.sql import update_rows
 
 logger = logging.getLogger(__name__)
@@ -56,30 +55,35 @@ def _claim(*, now: datetime, limit: int) -> list[int]:
         return list(Dispatch.objects.filter(claim_token=token).values_list("id", flat=True)) if claimed else []
 
 
-def _push_data(dispatch: Dispatch) -> dict[str, str]:
+def _message(dispatch: Dispatch) -> Message:
     delivery = dispatch.delivery
     inbox = getattr(delivery, "inbox_item", None)
-    # Ids and a link only: the app fetches anything else over the authenticated API.
-    return {
-        "kind": delivery.kind,
-        "delivery_id": str(delivery.id),
-        "inbox_id": str(inbox.id) if inbox else "",
-        "deep_link": delivery.deep_link,
-    }
+    return Message(
+        title=delivery.title,
+        body=delivery.body,
+        deep_link=delivery.deep_link,
+        email=delivery.user.email,
+        device_token=dispatch.device.token if dispatch.device else None,
+        # Ids and a link only: the app fetches anything else over the authenticated API.
+        data={
+            "kind": delivery.kind,
+            "delivery_id": str(delivery.id),
+            "inbox_id": str(inbox.id) if inbox else "",
+            "deep_link": delivery.deep_link,
+        },
+    )
 
 
-def _send_one(dispatch: Dispatch, push: FcmTransport | None) -> Outcome:
-    delivery = dispatch.delivery
+def _send_one(dispatch: Dispatch) -> Outcome:
+    transport = TRANSPORTS.get(dispatch.channel)
+    if transport is None or not transport.via_outbox:
+        return Outcome(Dispatch.Status.DISABLED, f"no transport for {dispatch.channel}"[:200])
+    if not transport.configured():
+        return Outcome(Dispatch.Status.DISABLED, f"{dispatch.channel} not configured")
+    if transport.per_device and (dispatch.device is None or not dispatch.device.enabled):
+        return Outcome(Dispatch.Status.DISABLED, "device disabled")
     try:
-        if dispatch.channel == Dispatch.Channel.PUSH:
-            if push is None:
-                return Outcome(Dispatch.Status.DISABLED, "push not configured")
-            if dispatch.device is None or not dispatch.device.enabled:
-                return Outcome(Dispatch.Status.DISABLED, "device disabled")
-            push.send(token=dispatch.device.token, title=delivery.title, body=delivery.body, data=_push_data(dispatch))
-        else:
-            link = f"\n\nOpen the app: {delivery.deep_link}" if delivery.deep_link else ""
-            send_email(to=delivery.user.email, subject=delivery.title, body=delivery.body + link)
+        transport.send(_message(dispatch))
     except TransportError as exc:
         return Outcome(
             DeliveryAttempt.Status.PERMANENT_ERROR if exc.permanent else DeliveryAttempt.Status.TEMPORARY_ERROR,
@@ -94,7 +98,7 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=settings.NOTIFICATION_RETRY_BASE_SECONDS * 2 ** max(0, attempts - 1))
 
 
-def _process_batch(*, now: datetime, push: FcmTransport | None) -> int:
+def _process_batch(*, now: datetime) -> int:
     ids = _claim(now=now, limit=settings.DISPATCH_BATCH_SIZE)
     if not ids:
         return 0
@@ -105,7 +109,7 @@ def _process_batch(*, now: datetime, push: FcmTransport | None) -> int:
     dead_devices: list = []
     for dispatch in dispatches:
         began = time.monotonic()
-        outcome = _send_one(dispatch, push)
+        outcome = _send_one(dispatch)
         duration_ms = int((time.monotonic() - began) * 1000)
         if outcome.status == Dispatch.Status.DISABLED:
             dispatch.status, dispatch.last_error = Dispatch.Status.DISABLED, outcome.error
@@ -151,10 +155,9 @@ def dispatch_job(*, now: datetime) -> int:
     Dispatch.objects.filter(status=Dispatch.Status.SENDING, claimed_at__lt=now - lease).update(
         status=Dispatch.Status.ABANDONED, last_error="sender died mid-send; not retried"
     )
-    push = fcm_transport()
     processed = 0
     for _ in range(settings.DISPATCH_MAX_BATCHES_PER_TICK):
-        handled = _process_batch(now=now, push=push)
+        handled = _process_batch(now=now)
         if not handled:
             break
         processed += handled

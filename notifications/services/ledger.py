@@ -1,8 +1,9 @@
 """Writing the delivery ledger: claim first, then inbox and outbox, all set-based.
 
 `deliveries_record` inserts one `Delivery` per (user, kind, slot) with ON CONFLICT DO NOTHING and
-only for the rows *this call* inserted writes the inbox items and queues push/email dispatches, in
-the caller's transaction. A second tick, a redelivered task or a restarted beat hits the unique
+only for the rows *this call* inserted writes the inbox items and queues a dispatch for every outbox
+transport in the registry (notifications.transports.TRANSPORTS) the draft's channels name, in the
+caller's transaction. A second tick, a redelivered task or a restarted beat hits the unique
 constraint, wins nothing and sends nothing."""
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from notifications.models import Delivery, Device, Dispatch, InboxItem
-from notifications.models.schedules import Channel
-from notifications.transports.fcm import push_configured
+from notifications.transports import Channel, outbox_transports
 from tracker.common.sql import insert_ignore_returning, insert_rows
 
 
@@ -86,19 +86,24 @@ def _inbox_create(drafts: list[DeliveryDraft], won: dict, now: datetime) -> None
 
 
 def _dispatches_create(drafts: list[DeliveryDraft], won: dict, now: datetime) -> None:
-    push_users = {d.user_id for d in drafts if Channel.PUSH in d.channels}
+    transports = [t for t in outbox_transports() if any(t.channel in d.channels for d in drafts)]
+    device_users = {d.user_id for d in drafts for t in transports if t.per_device and t.channel in d.channels}
     devices: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
-    if push_users:
-        for device_id, user_id in Device.objects.filter(user_id__in=push_users, enabled=True).values_list(
+    if device_users:
+        for device_id, user_id in Device.objects.filter(user_id__in=device_users, enabled=True).values_list(
             "id", "user_id"
         ):
             devices[user_id].append(device_id)
-    # Without credentials push is recorded as disabled, never pretended.
-    push_status, push_note = (
-        (Dispatch.Status.PENDING, "") if push_configured() else (Dispatch.Status.DISABLED, "push not configured")
-    )
+    # Without configuration a transport's dispatches are recorded as disabled, never pretended.
+    states = {
+        t.channel: (Dispatch.Status.PENDING, "")
+        if t.configured()
+        else (Dispatch.Status.DISABLED, f"{t.channel} not configured")
+        for t in transports
+    }
 
-    def row(delivery_id: int, channel: str, device_id, status: str, note: str) -> dict:
+    def row(delivery_id: int, channel: str, device_id) -> dict:
+        status, note = states[channel]
         return {
             "delivery_id": delivery_id,
             "channel": channel,
@@ -114,11 +119,11 @@ def _dispatches_create(drafts: list[DeliveryDraft], won: dict, now: datetime) ->
     dispatches = []
     for d in drafts:
         delivery_id = won[d.key]
-        if Channel.PUSH in d.channels:
-            dispatches.extend(
-                row(delivery_id, Dispatch.Channel.PUSH, device_id, push_status, push_note)
-                for device_id in devices.get(d.user_id, ())
-            )
-        if Channel.EMAIL in d.channels:
-            dispatches.append(row(delivery_id, Dispatch.Channel.EMAIL, None, Dispatch.Status.PENDING, ""))
+        for t in transports:
+            if t.channel not in d.channels:
+                continue
+            if t.per_device:
+                dispatches.extend(row(delivery_id, t.channel, device_id) for device_id in devices.get(d.user_id, ()))
+            else:
+                dispatches.append(row(delivery_id, t.channel, None))
     insert_rows(Dispatch, dispatches)

@@ -8,8 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import ReminderSchedule
-from notifications.models.schedules import Channel
 from notifications.slots import next_slot
+from notifications.transports import TRANSPORTS, Channel
 from tracker.models import User
 
 
@@ -49,7 +49,7 @@ def schedule_update(
     schedule.weekdays = sorted(set(weekdays))
     schedule.quiet_start, schedule.quiet_end = quiet_start, quiet_end
     schedule.skip_if_done = skip_if_done
-    schedule.channels = [c for c in Channel.values if c in set(channels) | {Channel.INBOX}]
+    schedule.channels = [c for c in TRANSPORTS if c in set(channels) | {Channel.INBOX}]
     schedule.paused_until = paused_until
     if enabled and not schedule.enabled:
         schedule.unopened_streak = 0  # coming back from a pause starts fresh

@@ -2,22 +2,30 @@
 
 Configured from settings: `FCM_SERVICE_ACCOUNT_FILE` (or `FCM_SERVICE_ACCOUNT_JSON`), optional
 `FCM_PROJECT_ID`, `FCM_BASE_URL` and `FCM_TOKEN_URI` (tests point both at a local fake server), and
-`FCM_TIMEOUT_SECONDS`. Without credentials `push_configured()` is False and push is reported as
-disabled; nothing pretends to send."""
+`FCM_TIMEOUT_SECONDS`. Without credentials `configured()` is False and push is reported as disabled;
+nothing pretends to send.
+
+OAuth access tokens come from google-auth (a service account's JWT-bearer grant, RFC 7523) against
+the service account's `token_uri` (or `FCM_TOKEN_URI`); they are cached until shortly before expiry."""
 
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import google.auth.exceptions
+import google.auth.transport.requests
 import requests
 from django.conf import settings
+from google.oauth2 import service_account
 
-from notifications.transports.base import TransportError
-from notifications.transports.google_oauth import AccessTokenSource, ServiceAccount
+from notifications.transports.base import Message, TransportError
 
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
 # FCM error codes that mean the registration token is dead: the device gets switched off.
 DEAD_TOKEN_CODES = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
 
@@ -25,7 +33,8 @@ DEAD_TOKEN_CODES = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
 @dataclass(frozen=True)
 class FcmConfig:
     project_id: str
-    account: ServiceAccount
+    service_account_info: dict
+    token_uri: str
     base_url: str
     timeout: float
 
@@ -44,7 +53,8 @@ def fcm_config() -> FcmConfig | None:
         return None
     return FcmConfig(
         project_id=settings.FCM_PROJECT_ID or info["project_id"],
-        account=ServiceAccount.from_info(info, token_uri=settings.FCM_TOKEN_URI),
+        service_account_info=info,
+        token_uri=settings.FCM_TOKEN_URI or info.get("token_uri") or GOOGLE_TOKEN_URI,
         base_url=settings.FCM_BASE_URL.rstrip("/"),
         timeout=float(settings.FCM_TIMEOUT_SECONDS),
     )
@@ -67,11 +77,58 @@ def _error_code(response: requests.Response) -> tuple[str, str]:
     return code or str(error.get("status", "")), str(error.get("message", ""))
 
 
-class FcmTransport:
+class _TimedRequest(google.auth.transport.requests.Request):
+    """google-auth's requests adapter with our timeout (its default is 120 s)."""
+
+    def __init__(self, session: requests.Session, timeout: float):
+        super().__init__(session)
+        self.default_timeout = timeout
+
+    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+        return super().__call__(url, method, body, headers, timeout or self.default_timeout, **kwargs)
+
+
+class AccessTokens:
+    """OAuth access tokens for the service account, cached by google-auth until shortly before they
+    expire; thread-safe. Token endpoint failures become TransportErrors."""
+
+    def __init__(self, config: FcmConfig, *, session: requests.Session):
+        self.credentials = service_account.Credentials.from_service_account_info(
+            {**config.service_account_info, "token_uri": config.token_uri},
+            scopes=[FCM_SCOPE],
+            # google-auth addresses the assertion to Google's endpoint; it must name the one it is sent to.
+            additional_claims={"aud": config.token_uri},
+        )
+        self.request = _TimedRequest(session, config.timeout)
+        self._lock = threading.Lock()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self.credentials.token = None
+
+    def token(self) -> str:
+        with self._lock:
+            if not self.credentials.valid:
+                try:
+                    self.credentials.refresh(self.request)
+                except google.auth.exceptions.RefreshError as exc:
+                    # Bad credentials will not fix themselves; retrying would only hammer the endpoint.
+                    raise TransportError(
+                        "token endpoint error" if exc.retryable else "token request refused",
+                        permanent=not exc.retryable,
+                    ) from None
+                except google.auth.exceptions.TransportError as exc:
+                    raise TransportError(f"token endpoint unreachable: {type(exc).__name__}", permanent=False) from None
+            return self.credentials.token
+
+
+class FcmClient:
+    """The HTTP v1 client for one configuration; holds the session and the cached access token."""
+
     def __init__(self, config: FcmConfig, *, session: requests.Session | None = None):
         self.config = config
         self.session = session or requests.Session()
-        self.tokens = AccessTokenSource(config.account, timeout=config.timeout, session=self.session)
+        self.tokens = AccessTokens(config, session=self.session)
 
     @property
     def url(self) -> str:
@@ -116,13 +173,13 @@ class FcmTransport:
 
 
 @lru_cache(maxsize=1)
-def _cached_transport(key: tuple) -> FcmTransport | None:
+def _cached_client(key: tuple) -> FcmClient | None:
     config = fcm_config()
-    return FcmTransport(config) if config else None
+    return FcmClient(config) if config else None
 
 
-def fcm_transport() -> FcmTransport | None:
-    """A process-wide transport (its access token is cached), rebuilt when the settings change."""
+def fcm_client() -> FcmClient | None:
+    """A process-wide client (its access token is cached), rebuilt when the settings change."""
     key = (
         settings.FCM_SERVICE_ACCOUNT_JSON,
         settings.FCM_SERVICE_ACCOUNT_FILE,
@@ -131,4 +188,22 @@ def fcm_transport() -> FcmTransport | None:
         settings.FCM_TOKEN_URI,
         settings.FCM_TIMEOUT_SECONDS,
     )
-    return _cached_transport(key)
+    return _cached_client(key)
+
+
+class FcmTransport:
+    channel = "push"
+    label = "Push notification"
+    via_outbox = True
+    per_device = True
+
+    def configured(self) -> bool:
+        return push_configured()
+
+    def send(self, message: Message) -> None:
+        client = fcm_client()
+        if client is None:
+            raise TransportError("push not configured", permanent=True)
+        if not message.device_token:
+            raise TransportError("no device token", permanent=True)
+        client.send(token=message.device_token, title=message.title, body=message.body, data=message.data)
