@@ -223,7 +223,7 @@ class ClientTrendsView(APIView):
         grant = grant_for_therapist(therapist=request.user, client_id=client_id, any_of=[Scope.CHECKINS])
         body = shared_data.shared_trends(grant=grant)
         sharing.access_log_write(grants=[grant], resource=Resource.TRENDS, channel=AccessLogEntry.Channel.API)
-        return Response(body)  # the selector's JSON-ready dict, as the client's own GET trends/ returns it
+        return Response(SharedTrendsSerializer(body).data)  # the client's own GET trends/ shape
 
 
 DIGEST_SCOPES = (Scope.CHECKINS, Scope.REGULATION_LOGS, Scope.SUMMARIES)

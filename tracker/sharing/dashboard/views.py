@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tracker.models import AccessLogEntry, Scope
+from tracker.insights.contracts import WeekOverWeek, weekly_summary_payload
+from tracker.models import AccessLogEntry, Scope, WeeklySummary
 from tracker.sharing import services as sharing
 from tracker.sharing.dashboard import charts
 from tracker.sharing.selectors import shared_data
@@ -31,6 +32,28 @@ DIRECTION_LABELS = {
     "worsening": ("↗", "Worsening (further from secure)"),
     "insufficient_data": ("·", "Not enough weeks yet"),
 }
+
+
+WEEK_OVER_WEEK_LABELS: dict[WeekOverWeek, str] = {
+    "closer_to_secure": "closer to secure than the week before",
+    "steady": "about the same as the week before",
+    "further_from_secure": "further from secure than the week before",
+    "no_comparison": "no comparison with the week before",
+}
+
+
+def summary_row(summary: WeeklySummary) -> dict:
+    """One line of the summaries card, read from the payload's contract (older payloads lack some keys)."""
+    payload = weekly_summary_payload(summary.payload) or {}
+    regulation = payload.get("regulation") or {}
+    return {
+        "iso_week": summary.iso_week,
+        "iso_year": summary.iso_year,
+        "week_start": summary.week_start,
+        "checkins": payload.get("checkins"),
+        "week_over_week": WEEK_OVER_WEEK_LABELS.get(payload.get("week_over_week")),
+        "episodes": regulation.get("episodes"),
+    }
 
 
 def _in_therapists_timezone(view):
@@ -100,7 +123,9 @@ def client_page_context(grant) -> dict:
         context["strategy_chart"] = charts.strategy_drop_svg(regulation["strategies"])
         context["logs"] = list(shared_data.shared_regulation_logs(grant=grant).order_by("-occurred_at")[:RECENT_ITEMS])
     if grant.allows(Scope.SUMMARIES):
-        context["summaries"] = list(shared_data.shared_summaries(grant=grant).order_by("-week_start")[:RECENT_ITEMS])
+        context["summaries"] = [
+            summary_row(s) for s in shared_data.shared_summaries(grant=grant).order_by("-week_start")[:RECENT_ITEMS]
+        ]
     context["digest"] = shared_data.digest_for_grant(grant=grant)
     return context
 
