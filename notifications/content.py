@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from tracker.common.weeks import iso_week_label
+from tracker.insights.contracts import WeekOverWeek, weekly_summary_payload
 
 NUDGE_DEEP_LINK = "securebase://checkins/new"
 
@@ -26,13 +27,16 @@ NUDGE_TEXTS: tuple[tuple[str, str], ...] = (
 SUMMARY_TITLE = "Your week in review"
 SUMMARY_PUSH_BODY = "Your weekly summary is ready."
 
-_DIRECTION_LINES = {
-    "improving": "This week your check-ins leaned a little more toward secure.",
-    "stable": "This week looked steady.",
+# One line per `week_over_week` value the summary producer writes (tracker.insights.contracts).
+WEEK_OVER_WEEK_LINES: dict[WeekOverWeek, str] = {
+    "closer_to_secure": "This week your check-ins leaned a little more toward secure.",
+    "steady": "This week looked steady.",
     # Never alarming: a harder week is named gently and without numbers.
-    "worsening": "This week seems to have asked a lot of you. Be gentle with yourself.",
-    "insufficient_data": "A few more check-ins will help your summary say more.",
+    "further_from_secure": "This week seems to have asked a lot of you. Be gentle with yourself.",
+    "no_comparison": "A few more check-ins will help your summary say more.",
 }
+CALMING_HELPED_LINE = "The ways you calmed yourself seemed to help."
+REACHED_OUT_LINE = "Reaching out to someone was part of your week."
 NEUTRAL_SUMMARY_LINE = "Your weekly summary is ready to look at."
 
 
@@ -45,46 +49,39 @@ def summary_deep_link(*, week_start: date) -> str:
     return f"securebase://summaries/{iso_week_label(week_start)}"
 
 
-def _find(payload: Any, *paths: tuple[str, ...]) -> Any:
-    """The first value found at any of the key paths, tolerating missing keys and odd types."""
-    for path in paths:
-        value = payload
-        for key in path:
-            if not isinstance(value, dict) or key not in value:
-                value = None
-                break
-            value = value[key]
-        if value is not None:
-            return value
-    return None
-
-
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value)
 
 
-def summary_line(payload: Any) -> str:
-    """A short plain-language line for the in-app summary notification.
+def summary_lines(payload: Any) -> list[str]:
+    """Every line the payload supports, in order: the week compared with the previous one, then the
+    regulation highlights (strategies that lowered intensity, reaching out to someone).
 
-    The payload is written by the trends job and its shape may evolve, so every key is optional:
-    `direction` (top level, or under `trend`/`statistics`) and a regulation highlight (`regulation`
-    with `episodes` and `mean_drop`). Anything unexpected falls back to a neutral line."""
-    parts: list[str] = []
-    direction = _find(payload, ("direction",), ("trend", "direction"), ("statistics", "direction"))
-    if isinstance(direction, dict):
-        direction = direction.get("label") or direction.get("direction")
-    if isinstance(direction, str) and direction in _DIRECTION_LINES:
-        parts.append(_DIRECTION_LINES[direction])
-
-    regulation = _find(payload, ("regulation",))
+    Reads the keys of `WeeklySummaryPayload`, the type the summary producer builds. Stored JSON of an
+    older schema (no `week_over_week`) or anything malformed just yields fewer lines."""
+    summary = weekly_summary_payload(payload)
+    if summary is None:
+        return []
+    lines: list[str] = []
+    direction = summary.get("week_over_week")
+    if isinstance(direction, str) and direction in WEEK_OVER_WEEK_LINES:
+        lines.append(WEEK_OVER_WEEK_LINES[direction])
+    regulation = summary.get("regulation")
     if isinstance(regulation, dict):
         episodes = _number(regulation.get("episodes"))
         drop = _number(regulation.get("mean_drop"))
         if episodes and drop is not None and drop > 0:
-            parts.append("The ways you calmed yourself seemed to help.")
-        reached = _number(regulation.get("reached_out_share"))
+            lines.append(CALMING_HELPED_LINE)
+        reached = _number(regulation.get("co_regulation_share"))
         if episodes and reached is not None and reached > 0:
-            parts.append("Reaching out to someone was part of your week.")
-    return " ".join(parts[:2]) if parts else NEUTRAL_SUMMARY_LINE
+            lines.append(REACHED_OUT_LINE)
+    return lines
+
+
+def summary_line(payload: Any) -> str:
+    """A short plain-language line for the in-app summary notification: at most two of
+    `summary_lines`, or a neutral line when the payload supports none."""
+    lines = summary_lines(payload)
+    return " ".join(lines[:2]) if lines else NEUTRAL_SUMMARY_LINE

@@ -3,7 +3,8 @@ this job sends one notification per summary and stamps `notified_at`, in chunks.
 
 The claim is the ledger's unique (user, "weekly_summary", week_start) row, so a summary is announced
 once even if two ticks race or `notified_at` could not be written. Push and email say only that the
-summary is ready; the plain-language line derived from the payload is shown in the in-app inbox."""
+summary is ready; the plain-language line derived from the payload (`summary_line`, which reads the
+producer's `tracker.insights.contracts.WeeklySummaryPayload`) is shown in the in-app inbox."""
 
 from __future__ import annotations
 

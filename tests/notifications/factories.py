@@ -54,3 +54,51 @@ def make_summary(user, *, week_start: date, payload: dict | None = None) -> Week
         payload=payload if payload is not None else {},
         computed_at=timezone.now(),
     )
+
+
+# --- Weekly summaries made by the real producer from entries made through the services ----------------
+
+
+def wmc_answers(anxiety: int, avoidance: int) -> dict[int, int]:
+    """Working-model check-in answers scoring exactly (anxiety, avoidance): items 2, 4, 6, 8 are reversed."""
+    return {
+        1: anxiety,
+        2: 8 - anxiety,
+        3: anxiety,
+        4: 8 - anxiety,
+        5: avoidance,
+        6: 8 - avoidance,
+        7: avoidance,
+        8: 8 - avoidance,
+    }
+
+
+def log_regulation(user, *, occurred_at: datetime, **fields):
+    """A regulation log as the phone sends it, validated by the API serializer and stored by the service."""
+    import uuid
+
+    from tests.entries.entry_factories import local_time
+    from tracker.entries.api.regulation import RegulationLogWriteSerializer
+    from tracker.entries.services.regulation import regulation_log_create
+
+    body = {
+        "id": str(uuid.uuid4()),
+        "occurred_at": local_time(occurred_at),
+        "trigger": "uncertainty",
+        "emotions": [{"label": "fear", "intensity": 6}],
+        "strategies": ["breathing"],
+        **fields,
+    }
+    data = RegulationLogWriteSerializer(data=body)
+    data.is_valid(raise_exception=True)
+    outcome = regulation_log_create(user=user, **data.validated_data)
+    assert outcome.status == "created", outcome
+    return outcome.row
+
+
+def produce_summary(user, *, week_start: date) -> WeeklySummary:
+    """Run the weekly-summary producer for one local week of `user` and return the stored row."""
+    from tracker.insights.services import Target, write_summaries
+
+    write_summaries([Target(user.id, user.timezone, week_start)], computed_at=timezone.now())
+    return WeeklySummary.objects.get(user=user, week_start=week_start)

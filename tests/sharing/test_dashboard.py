@@ -142,3 +142,44 @@ def test_strategy_chart_escapes_labels_and_draws_negative_drops_left_of_zero():
 def test_charts_say_so_when_there_is_no_data(draw):
     svg = str(draw([]))
     assert "<svg" in svg and ("No weekly" in svg or "Not enough" in svg)
+
+
+HOSTILE = '<script>alert("x")</script>&"'
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: charts.trajectory_svg([{**w, "week_start": HOSTILE} for w in weeks(3)], cut=4),
+        lambda: charts.weekly_series_svg([{**w, "week_start": f"2026-{HOSTILE}"} for w in weeks(3)]),
+        lambda: charts.strategy_drop_svg(
+            [
+                {"strategy": HOSTILE, "episodes": 3, "mean_drop": 2.0},
+                {"strategy": "breathing", "episodes": 5, "mean_drop": 1.0},
+            ]
+        ),
+    ],
+    ids=["trajectory", "weekly", "strategies"],
+)
+def test_hostile_text_in_chart_data_comes_out_escaped_and_the_svg_stays_well_formed(draw):
+    import xml.etree.ElementTree as ET
+
+    svg = str(draw())
+    assert "<script" not in svg and "&lt;script&gt;" in svg
+    root = ET.fromstring(svg)  # noqa: S314 - our own output; well-formed: nothing broke out of an attribute
+    texts = " ".join(root.itertext())
+    assert '<script>alert("x")</script>' in texts  # shown as text, never as markup
+    assert not [el for el in root.iter() if el.tag.endswith("script")]
+
+
+def test_charts_are_rendered_by_templates_with_no_mark_safe_anywhere():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for folder in ("tracker", "notifications", "config")
+        for path in (root / folder).rglob("*.py")
+        if "mark_safe" in path.read_text()
+    ]
+    assert offenders == []

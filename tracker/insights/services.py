@@ -30,6 +30,10 @@ Decisions:
 - The regulation figures of a summary are computed in Python from one row query per chunk with
   `trends.regulation_statistics` (medians and JSON strategy lists are not portable SQL aggregates),
   which also keeps them identical to what `GET /trends/` shows.
+- The payload's shape is `tracker.insights.contracts.WeeklySummaryPayload`, which every reader imports.
+  `week_over_week` compares the week's mean distance to secure with the previous local week's (the
+  previous weeks ride along in the same check-in GROUP BY, so the statement count is unchanged); a
+  change smaller than the trends' flat-slope threshold (0.05 scale points a week) counts as steady.
 """
 
 from __future__ import annotations
@@ -54,9 +58,10 @@ from tracker.common.weeks import (
 )
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
+from tracker.insights.contracts import WEEKLY_SUMMARY_SCHEMA, RegulationFigures, WeeklySummaryPayload, WeekOverWeek
 from tracker.models import User
 
-PAYLOAD_SCHEMA = 1
+PAYLOAD_SCHEMA = WEEKLY_SUMMARY_SCHEMA
 
 
 @dataclass(frozen=True)
@@ -199,32 +204,56 @@ def regulation_episodes(
     return episodes
 
 
+def week_over_week(checkins: dict | None, previous: dict | None) -> tuple[float | None, WeekOverWeek]:
+    """This week's mean distance to secure minus the previous week's, and what that change means."""
+    if not checkins or not previous:
+        return None, "no_comparison"
+    change = trends._round(checkins["distance_to_secure"] - previous["distance_to_secure"])
+    flat = trends.DEFAULT_CONFIG.flat_slope_per_week
+    if change < -flat:
+        return change, "closer_to_secure"
+    if change > flat:
+        return change, "further_from_secure"
+    return change, "steady"
+
+
 def summary_payload(
-    *, week_start: date, checkins: dict | None, episodes: Iterable[trends.Episode], cut: float, regulation=None
-) -> dict:
-    """The stored JSON of one week: its means (as in the trends series) and its regulation figures."""
+    *,
+    week_start: date,
+    checkins: dict | None,
+    episodes: Iterable[trends.Episode],
+    cut: float,
+    regulation: RegulationFigures | None = None,
+    previous: dict | None = None,
+) -> WeeklySummaryPayload:
+    """The stored JSON of one week: its means (as in the trends series), how its distance to secure
+    compares with the previous week's (`previous`: that week's check-in aggregate) and its regulation figures."""
+    distance_change, direction = week_over_week(checkins, previous)
     if checkins:
         point = trends.WeeklyPoint(week_start=week_start, **checkins)
         core = trends.weekly_point_payload(point, cut)
+        anxiety, avoidance, distance = core["anxiety"], core["avoidance"], core["distance_to_secure"]
+        quadrant, count = core["quadrant"], core["checkins"]
     else:
-        year, week, _ = week_start.isocalendar()
-        core = {
-            "week_start": week_start.isoformat(),
-            "week": iso_week_label(week_start),
-            "iso_year": year,
-            "iso_week": week,
-            "checkins": 0,
-            "anxiety": None,
-            "avoidance": None,
-            "distance_to_secure": None,
-            "quadrant": None,
-        }
-    return {
-        "schema": PAYLOAD_SCHEMA,
-        **core,
-        "quadrant_cut": cut,
-        "regulation": regulation or trends.regulation_statistics(episodes, STRATEGY_FAMILY),
-    }
+        anxiety = avoidance = distance = quadrant = None
+        count = 0
+    year, week, _ = week_start.isocalendar()
+    return WeeklySummaryPayload(
+        schema=PAYLOAD_SCHEMA,
+        week_start=week_start.isoformat(),
+        week=iso_week_label(week_start),
+        iso_year=year,
+        iso_week=week,
+        checkins=count,
+        anxiety=anxiety,
+        avoidance=avoidance,
+        distance_to_secure=distance,
+        quadrant=quadrant,
+        quadrant_cut=cut,
+        distance_change=distance_change,
+        week_over_week=direction,
+        regulation=regulation or trends.regulation_statistics(episodes, STRATEGY_FAMILY),
+    )
 
 
 def _delete_summaries(keys: Sequence[tuple[UUID, date]]) -> None:
@@ -289,7 +318,13 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
         return 0
     cut = settings.QUADRANT_CUT
     ranges = _ranges_param(targets)
-    checkins = aggregate_checkins(targets, ranges)
+    # The previous local week of every target rides along in the same GROUP BY (for week_over_week).
+    wanted = {(t.user_id, t.week_start) for t in targets}
+    previous_weeks = {
+        (t.user_id, t.week_start - WEEK): Target(t.user_id, t.timezone, t.week_start - WEEK) for t in targets
+    }
+    with_previous = [*targets, *(t for key, t in previous_weeks.items() if key not in wanted)]
+    checkins = aggregate_checkins(with_previous)
     episodes = regulation_episodes(targets, ranges)
     no_episodes = trends.regulation_statistics((), STRATEGY_FAMILY)  # most weeks: computed once
     rows, empty = [], []
@@ -302,6 +337,7 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
                 episodes=episodes.get(key, ()),
                 cut=cut,
                 regulation=None if key in episodes else no_episodes,
+                previous=checkins.get((target.user_id, target.week_start - WEEK)),
             )
             rows.append((target.user_id, target.week_start, payload))
         else:

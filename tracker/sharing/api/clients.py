@@ -182,7 +182,7 @@ class ClientTrendsView(APIView):
         grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=TRENDS_SCOPE)
         body = shared_trend(grant=grant)
         sharing.access_log_write(grants=[grant], resource=Resource.TRENDS, channel=AccessLogEntry.Channel.API)
-        return Response(body)  # the selector's JSON-ready dict, as the client's own GET trends/ returns it
+        return Response(SharedTrendsSerializer(body).data)  # the client's own GET trends/ shape
 
 
 class ClientDigestView(APIView):

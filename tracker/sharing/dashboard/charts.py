@@ -1,15 +1,20 @@
 """Server-side SVG charts for the therapist dashboard: no JavaScript, no CDN, nothing to load.
 
+The geometry (coordinates, paths, tick positions) and every label are computed here in Python; the
+markup lives in auto-escaped Django templates (`tracker/templates/dashboard/charts/*.svg`), so any
+text that reaches a chart (a strategy name, a week label) is escaped by the template engine and no
+string built here is ever marked safe.
+
 Colours come from the Okabe-Ito palette (distinguishable with the common colour-vision
 deficiencies), and nothing is told by colour alone: series also differ by marker and dash, the
 quadrants carry their names, and every chart has a <title>/<desc> for screen readers."""
 
 from __future__ import annotations
 
-from html import escape
 from itertools import count
 
-from django.utils.safestring import SafeString, mark_safe
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 
 # Okabe & Ito (2008), "Color Universal Design".
 ORANGE = "#E69F00"
@@ -24,6 +29,7 @@ GRID = "#CBD2D9"
 ANXIETY_COLOUR = VERMILLION
 AVOIDANCE_COLOUR = BLUE
 SCALE_MIN, SCALE_MAX = 1.0, 7.0
+TICKS = range(1, 8)
 
 _ids = count(1)
 
@@ -32,22 +38,26 @@ def _n(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _open(kind: str, width: int, height: int, title: str, desc: str) -> tuple[str, str]:
-    uid = f"chart-{kind}-{next(_ids)}"
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{kind}" viewBox="0 0 {width} {height}" '
-        f'role="img" aria-labelledby="{uid}-t {uid}-d" preserveAspectRatio="xMidYMid meet" '
-        f'font-family="system-ui, sans-serif" font-size="12">'
-        f'<title id="{uid}-t">{escape(title)}</title><desc id="{uid}-d">{escape(desc)}</desc>'
-    )
-    return uid, head
+def _frame(kind: str, width: float, height: float, title: str, desc: str) -> dict:
+    """What the shared template `dashboard/charts/chart.svg` needs: size, ids, title, description."""
+    return {
+        "kind": kind,
+        "uid": f"chart-{kind}-{next(_ids)}",
+        "width": width,
+        "height": height,
+        "title": title,
+        "desc": desc,
+        "ink": INK,
+    }
+
+
+def _render(template: str, context: dict) -> SafeString:
+    # The template engine escapes every value; its output is what the page embeds.
+    return render_to_string(f"dashboard/charts/{template}", context)
 
 
 def _empty(kind: str, title: str, message: str) -> SafeString:
-    _, head = _open(kind, 480, 80, title, message)
-    return mark_safe(  # noqa: S308 - every interpolated text is escaped above
-        f'{head}<text x="240" y="45" text-anchor="middle" fill="{INK}">{escape(message)}</text></svg>'
-    )
+    return _render("empty.svg", {**_frame(kind, 480, 80, title, message), "message": message})
 
 
 def trajectory_svg(points: list[dict], *, cut: float = 4.0) -> SafeString:
@@ -69,56 +79,77 @@ def trajectory_svg(points: list[dict], *, cut: float = 4.0) -> SafeString:
         f"{len(points)} weekly points from {points[0]['week_start']} to {last['week_start']}; "
         f"latest anxiety {_n(last['anxiety'])}, avoidance {_n(last['avoidance'])}; quadrant cut at {_n(cut)}."
     )
-    _, head = _open("trajectory", size, size, title, desc)
-    parts = [head]
     cx, cy = x(cut), y(cut)
     top, left, right, bottom = margin, margin, margin + plot, margin + plot
     quadrants = [
-        # (x0, y0, x1, y1, colour, name, label position)
-        (left, cy, cx, bottom, GREEN, "secure", (left + 6, bottom - 8, "start")),
-        (left, top, cx, cy, ORANGE, "preoccupied", (left + 6, top + 16, "start")),
-        (cx, cy, right, bottom, SKY_BLUE, "dismissing", (right - 6, bottom - 8, "end")),
-        (cx, top, right, cy, PURPLE, "fearful", (right - 6, top + 16, "end")),
+        # (x0, y0, x1, y1, colour, name, label x, label y, anchor)
+        (left, cy, cx, bottom, GREEN, "secure", left + 6, bottom - 8, "start"),
+        (left, top, cx, cy, ORANGE, "preoccupied", left + 6, top + 16, "start"),
+        (cx, cy, right, bottom, SKY_BLUE, "dismissing", right - 6, bottom - 8, "end"),
+        (cx, top, right, cy, PURPLE, "fearful", right - 6, top + 16, "end"),
     ]
-    for x0, y0, x1, y1, colour, name, (lx, ly, anchor) in quadrants:
-        parts.append(
-            f'<rect class="quadrant quadrant-{name}" x="{_n(x0)}" y="{_n(y0)}" width="{_n(x1 - x0)}" '
-            f'height="{_n(y1 - y0)}" fill="{colour}" fill-opacity="0.16"/>'
-            f'<text x="{_n(lx)}" y="{_n(ly)}" text-anchor="{anchor}" fill="{INK}" font-weight="600">{name}</text>'
-        )
-    for tick in range(1, 8):
-        parts.append(
-            f'<line x1="{_n(x(tick))}" y1="{bottom}" x2="{_n(x(tick))}" y2="{bottom + 4}" stroke="{INK}"/>'
-            f'<text x="{_n(x(tick))}" y="{bottom + 16}" text-anchor="middle" fill="{INK}">{tick}</text>'
-            f'<line x1="{left - 4}" y1="{_n(y(tick))}" x2="{left}" y2="{_n(y(tick))}" stroke="{INK}"/>'
-            f'<text x="{left - 8}" y="{_n(y(tick) + 4)}" text-anchor="end" fill="{INK}">{tick}</text>'
-        )
-    dashed = 'stroke-dasharray="4 3"'
-    parts.append(
-        f'<rect x="{left}" y="{top}" width="{plot}" height="{plot}" fill="none" stroke="{INK}"/>'
-        f'<line class="cut" x1="{_n(cx)}" y1="{top}" x2="{_n(cx)}" y2="{bottom}" stroke="{INK}" {dashed}/>'
-        f'<line class="cut" x1="{left}" y1="{_n(cy)}" x2="{right}" y2="{_n(cy)}" stroke="{INK}" {dashed}/>'
-        f'<text x="{size / 2}" y="{size - 8}" text-anchor="middle" fill="{INK}">Avoidance (model of others)</text>'
-        f'<text transform="translate(14 {size / 2}) rotate(-90)" text-anchor="middle" fill="{INK}">'
-        f"Anxiety (model of self)</text>"
-    )
     coords = [(x(p["avoidance"]), y(p["anxiety"])) for p in points]
-    if len(coords) > 1:
-        d = "M" + " L".join(f"{_n(px)} {_n(py)}" for px, py in coords)
-        parts.append(f'<path class="trajectory" d="{d}" fill="none" stroke="{INK}" stroke-width="2"/>')
-    for index, ((px, py), point) in enumerate(zip(coords, points, strict=True)):
-        is_last = index == len(coords) - 1
-        opacity = 0.35 + 0.65 * (index + 1) / len(coords)
-        label = f"Week of {point['week_start']}: anxiety {_n(point['anxiety'])}, avoidance {_n(point['avoidance'])}"
-        parts.append(
-            f'<circle class="week{" latest" if is_last else ""}" cx="{_n(px)}" cy="{_n(py)}" '
-            f'r="{7 if is_last else 4}" fill="{INK}" fill-opacity="{opacity:.2f}" stroke="#fff" stroke-width="1.5">'
-            f"<title>{escape(label)}</title></circle>"
-        )
+    path = "M" + " L".join(f"{_n(px)} {_n(py)}" for px, py in coords) if len(coords) > 1 else ""
+    weeks = [
+        {
+            "cx": _n(px),
+            "cy": _n(py),
+            "latest": index == len(coords) - 1,
+            "r": 7 if index == len(coords) - 1 else 4,
+            "opacity": f"{0.35 + 0.65 * (index + 1) / len(coords):.2f}",
+            "label": (
+                f"Week of {point['week_start']}: anxiety {_n(point['anxiety'])}, avoidance {_n(point['avoidance'])}"
+            ),
+        }
+        for index, ((px, py), point) in enumerate(zip(coords, points, strict=True))
+    ]
     lx, ly = coords[-1]
-    parts.append(f'<text x="{_n(lx + 10)}" y="{_n(ly - 8)}" fill="{INK}" font-weight="700">now</text>')
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped
+    return _render(
+        "trajectory.svg",
+        {
+            **_frame("trajectory", size, size, title, desc),
+            "quadrants": [
+                {
+                    "name": name,
+                    "x": _n(x0),
+                    "y": _n(y0),
+                    "width": _n(x1 - x0),
+                    "height": _n(y1 - y0),
+                    "colour": colour,
+                    "label_x": _n(label_x),
+                    "label_y": _n(label_y),
+                    "anchor": anchor,
+                }
+                for x0, y0, x1, y1, colour, name, label_x, label_y, anchor in quadrants
+            ],
+            "ticks": [
+                {
+                    "label": tick,
+                    "x": _n(x(tick)),
+                    "y": _n(y(tick)),
+                    "y_text": _n(y(tick) + 4),
+                }
+                for tick in TICKS
+            ],
+            "left": left,
+            "top": top,
+            "right": right,
+            "bottom": bottom,
+            "plot": plot,
+            "axis_left": left - 4,
+            "axis_text_left": left - 8,
+            "axis_bottom": bottom + 4,
+            "axis_text_bottom": bottom + 16,
+            "cut_x": _n(cx),
+            "cut_y": _n(cy),
+            "middle": size / 2,
+            "x_title_y": size - 8,
+            "path": path,
+            "weeks": weeks,
+            "now_x": _n(lx + 10),
+            "now_y": _n(ly - 8),
+        },
+    )
 
 
 def _segments(points: list[tuple[float, float | None]]) -> str:
@@ -162,60 +193,69 @@ def weekly_series_svg(weeks: list[dict]) -> SafeString:
         + (f" (EWMA {_n(ewma['avoidance'])})" if ewma.get("avoidance") is not None else "")
         + "."
     )
-    _, head = _open("weekly", width, height, title, desc)
-    parts = [head]
-    for tick in range(1, 8):
-        parts.append(
-            f'<line x1="{left}" y1="{_n(y(tick))}" x2="{width - right}" y2="{_n(y(tick))}" stroke="{GRID}"/>'
-            f'<text x="{left - 8}" y="{_n(y(tick) + 4)}" text-anchor="end" fill="{INK}">{tick}</text>'
-        )
     label_every = max(1, len(weeks) // 6)
-    for i, week in enumerate(weeks):
-        if i % label_every == 0 or i == len(weeks) - 1:
-            parts.append(
-                f'<text x="{_n(x(i))}" y="{height - bottom + 18}" text-anchor="middle" fill="{INK}">'
-                f"{escape(str(week['week_start'])[5:])}</text>"
-            )
-    series = [
+    series = []
+    # Circles for anxiety, squares for avoidance: the shape tells them apart without colour.
+    for key, name, colour, dash in (
         ("anxiety", "Anxiety", ANXIETY_COLOUR, ""),
-        ("avoidance", "Avoidance", AVOIDANCE_COLOUR, ' stroke-dasharray="7 4"'),
-    ]
-    for key, name, colour, dash in series:
+        ("avoidance", "Avoidance", AVOIDANCE_COLOUR, "7 4"),
+    ):
         d = _segments([(x(i), y((w.get("ewma") or {}).get(key))) for i, w in enumerate(weeks)])
-        if "L" in d:
-            parts.append(
-                f'<path class="ewma ewma-{key}" d="{d}" fill="none" stroke="{colour}" stroke-width="2.5"{dash}/>'
-            )
+        markers = []
         for i, week in enumerate(weeks):
             if week.get(key) is None:
                 continue
             smoothed = (week.get("ewma") or {}).get(key)
-            tip = f"{name}, week of {week['week_start']}: mean {_n(week[key])}" + (
-                f", EWMA {_n(smoothed)}" if smoothed is not None else ""
+            px, py = x(i), y(week[key])
+            markers.append(
+                {
+                    "cx": _n(px),
+                    "cy": _n(py),
+                    "x": _n(px - 4),
+                    "y": _n(py - 4),
+                    "tip": f"{name}, week of {week['week_start']}: mean {_n(week[key])}"
+                    + (f", EWMA {_n(smoothed)}" if smoothed is not None else ""),
+                }
             )
-            # Circles for anxiety, squares for avoidance: the shape tells them apart without colour.
-            if key == "anxiety":
-                tag, geometry = "circle", f'cx="{_n(x(i))}" cy="{_n(y(week[key]))}" r="4"'
-            else:
-                tag, geometry = "rect", f'x="{_n(x(i) - 4)}" y="{_n(y(week[key]) - 4)}" width="8" height="8"'
-            parts.append(
-                f'<{tag} class="mean mean-{key}" {geometry} fill="{colour}" stroke="#fff">'
-                f"<title>{escape(tip)}</title></{tag}>"
-            )
+        series.append(
+            {
+                "key": key,
+                "colour": colour,
+                "dash": dash,
+                "square": key == "avoidance",
+                "path": d if "L" in d else "",
+                "markers": markers,
+            }
+        )
     legend_y = 18
-    parts.append(
-        f'<circle cx="{left + 6}" cy="{legend_y - 4}" r="4" fill="{ANXIETY_COLOUR}"/>'
-        f'<line x1="{left + 14}" y1="{legend_y - 4}" x2="{left + 34}" y2="{legend_y - 4}" '
-        f'stroke="{ANXIETY_COLOUR}" stroke-width="2.5"/>'
-        f'<text x="{left + 40}" y="{legend_y}" fill="{INK}">Anxiety: weekly mean, EWMA</text>'
-        f'<rect x="{left + 232}" y="{legend_y - 8}" width="8" height="8" fill="{AVOIDANCE_COLOUR}"/>'
-        f'<line x1="{left + 246}" y1="{legend_y - 4}" x2="{left + 266}" y2="{legend_y - 4}" '
-        f'stroke="{AVOIDANCE_COLOUR}" stroke-width="2.5" stroke-dasharray="7 4"/>'
-        f'<text x="{left + 272}" y="{legend_y}" fill="{INK}">Avoidance: weekly mean, EWMA</text>'
-        f'<text x="{width / 2}" y="{height - 8}" text-anchor="middle" fill="{INK}">Week starting (local)</text>'
+    return _render(
+        "weekly.svg",
+        {
+            **_frame("weekly", width, height, title, desc),
+            "grid": GRID,
+            "ticks": [{"label": tick, "y": _n(y(tick)), "y_text": _n(y(tick) + 4)} for tick in TICKS],
+            "left": left,
+            "grid_right": width - right,
+            "axis_text_left": left - 8,
+            "week_labels": [
+                {"x": _n(x(i)), "text": str(week["week_start"])[5:]}
+                for i, week in enumerate(weeks)
+                if i % label_every == 0 or i == len(weeks) - 1
+            ],
+            "week_label_y": height - bottom + 18,
+            "series": series,
+            "anxiety_colour": ANXIETY_COLOUR,
+            "avoidance_colour": AVOIDANCE_COLOUR,
+            "legend": {
+                "y": legend_y,
+                "mid": legend_y - 4,
+                "square_y": legend_y - 8,
+                "x": [left + offset for offset in (6, 14, 34, 40, 232, 246, 266, 272)],
+            },
+            "middle": width / 2,
+            "x_title_y": height - 8,
+        },
     )
-    parts.append("</svg>")
-    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped
 
 
 def strategy_drop_svg(strategies: list[dict]) -> SafeString:
@@ -235,26 +275,36 @@ def strategy_drop_svg(strategies: list[dict]) -> SafeString:
         return label_w + (v - low) / (high - low) * plot_w
 
     desc = "; ".join(f"{s['strategy']}: mean drop {_n(s['mean_drop'])} over {s['episodes']} episodes" for s in rows)
-    _, head = _open("strategies", width, height, title, desc)
-    parts = [head, f'<text x="{label_w}" y="16" fill="{INK}">Mean drop in intensity (points, 0-10 scale)</text>']
     zero = x(0)
+    bars = []
     for i, s in enumerate(rows):
         top_y = top + i * row_h
         value = s["mean_drop"]
-        colour = GREEN if value >= 0 else VERMILLION
         bar_x, bar_w = (zero, x(value) - zero) if value >= 0 else (x(value), zero - x(value))
-        tip = f"{s['strategy']}: mean drop {_n(value)} over {s['episodes']} episodes"
-        parts.append(
-            f'<text x="{label_w - 8}" y="{top_y + row_h / 2 + 4}" text-anchor="end" fill="{INK}">'
-            f"{escape(str(s['strategy']).replace('_', ' '))}</text>"
-            f'<rect class="bar" x="{_n(bar_x)}" y="{top_y + 5}" width="{_n(max(bar_w, 1))}" height="{row_h - 10}" '
-            f'fill="{colour}"><title>{escape(tip)}</title></rect>'
-            f'<text x="{_n(max(x(value), zero) + 6)}" y="{top_y + row_h / 2 + 4}" fill="{INK}">'
-            f"{_n(value)} (n={int(s['episodes'])})</text>"
+        bars.append(
+            {
+                "label": str(s["strategy"]).replace("_", " "),
+                "text_y": top_y + row_h / 2 + 4,
+                "x": _n(bar_x),
+                "y": top_y + 5,
+                "width": _n(max(bar_w, 1)),
+                "height": row_h - 10,
+                "colour": GREEN if value >= 0 else VERMILLION,
+                "tip": f"{s['strategy']}: mean drop {_n(value)} over {s['episodes']} episodes",
+                "value_x": _n(max(x(value), zero) + 6),
+                "value": f"{_n(value)} (n={int(s['episodes'])})",
+            }
         )
-    parts.append(
-        f'<line x1="{_n(zero)}" y1="{top}" x2="{_n(zero)}" y2="{height - 26}" stroke="{INK}"/>'
-        f'<text x="{_n(zero)}" y="{height - 10}" text-anchor="middle" fill="{INK}">0</text>'
-        "</svg>"
+    return _render(
+        "strategies.svg",
+        {
+            **_frame("strategies", width, height, title, desc),
+            "label_w": label_w,
+            "label_right": label_w - 8,
+            "bars": bars,
+            "zero": _n(zero),
+            "top": top,
+            "axis_bottom": height - 26,
+            "zero_label_y": height - 10,
+        },
     )
-    return mark_safe("".join(parts))  # noqa: S308 - every interpolated text is escaped

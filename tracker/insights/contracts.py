@@ -1,0 +1,74 @@
+"""The typed contracts of the insights package: what its producers write and every reader reads.
+
+`WeeklySummaryPayload` is the stored JSON of one `WeeklySummary` row. `tracker.insights.services`
+builds it (`summary_payload`); the notification text (`notifications.content`), the summaries API
+serializer (`tracker.insights.api.views`, also used by the export and the therapist API) and the
+therapist dashboard read it through these names, so a key the producer does not write cannot be read
+by accident (mypy/pyright see it, and the serializer test compares the declared fields to this type).
+
+`RegulationFigures` is the shape of `trends.regulation_statistics`, shared by the weekly summary and
+the trends report.
+
+Stored rows outlive code: a payload of an older `schema` may lack keys added later (they are
+`NotRequired` here), so readers use `.get` for those.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, NotRequired, TypedDict
+
+WEEKLY_SUMMARY_SCHEMA = 2
+
+# How this week's mean distance to secure compares with the previous week's (both need check-ins).
+WeekOverWeek = Literal["closer_to_secure", "steady", "further_from_secure", "no_comparison"]
+WEEK_OVER_WEEK_VALUES: tuple[WeekOverWeek, ...] = ("closer_to_secure", "steady", "further_from_secure", "no_comparison")
+
+
+class StrategyEffect(TypedDict):
+    strategy: str
+    family: str
+    episodes: int
+    mean_drop: float | None
+    n_with_drop: int
+
+
+class RegulationFigures(TypedDict):
+    episodes: int
+    mean_intensity_before: float | None
+    n_intensity_before: int
+    mean_drop: float | None
+    n_drop: int
+    median_recovery_minutes: float | None
+    n_recovery: int
+    co_regulation_share: float | None
+    n_reached_out_answered: int
+    family_share: dict[str, float | None]
+    strategy_uses: int
+    strategies: list[StrategyEffect]
+    min_strategy_episodes: int
+
+
+class WeeklySummaryPayload(TypedDict):
+    schema: int
+    week_start: str  # ISO date of the local Monday
+    week: str  # ISO week label, e.g. 2026-W47
+    iso_year: int
+    iso_week: int
+    checkins: int
+    anxiety: float | None  # the week's means; null in a week with regulation logs only
+    avoidance: float | None
+    distance_to_secure: float | None
+    quadrant: str | None
+    quadrant_cut: float
+    # Since schema 2: this week's mean distance to secure minus the previous week's (null without both).
+    distance_change: NotRequired[float | None]
+    week_over_week: NotRequired[WeekOverWeek]
+    regulation: RegulationFigures
+
+
+def weekly_summary_payload(value: Any) -> WeeklySummaryPayload | None:
+    """A stored payload as the contract type, or None when it is not even a JSON object.
+
+    Stored JSON is data, not code: readers that must never fail (the notification text) call this
+    and then read the keys of the contract."""
+    return value if isinstance(value, dict) else None  # type: ignore[return-value]
