@@ -17,6 +17,13 @@ from tracker.accounts.services import user_login
 
 
 @pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2 at production cost is most of a login and tests log in hundreds of times. The hasher is
+    # Django's own; production keeps Django's default (PBKDF2).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     # Throttle counters and login lockouts live in the cache; each test starts from none.
     cache.clear()

@@ -47,7 +47,7 @@ def log_body(**overrides) -> dict:
 
 def make_log(user, **fields):
     body = log_body(**fields)
-    from tracker.entries.api.regulation import RegulationLogWriteSerializer
+    from tracker.entries.serializers.regulation import RegulationLogWriteSerializer
 
     data = RegulationLogWriteSerializer(data=body)
     data.is_valid(raise_exception=True)

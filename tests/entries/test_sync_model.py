@@ -24,8 +24,8 @@ from tests.conftest import api_for
 from tests.entries.entry_factories import local_time
 from tests.factories import UserFactory
 from tracker.entries import vocabularies
-from tracker.entries.api.checkins import CheckInSerializer
-from tracker.entries.api.regulation import RegulationLogSerializer
+from tracker.entries.serializers.checkins import CheckInSerializer
+from tracker.entries.serializers.regulation import RegulationLogSerializer
 from tracker.models import CheckIn, RegulationLog
 
 pytestmark = pytest.mark.django_db

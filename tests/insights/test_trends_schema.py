@@ -14,8 +14,8 @@ from rest_framework.test import APIClient
 from tests.factories import TherapistFactory, UserFactory
 from tests.insights.trend_data import checkin, instrument, reglog
 from tests.sharing.factories import ShareGrantFactory
-from tracker.insights.api.views import TrendsSerializer
 from tracker.insights.selectors import trend_for_user
+from tracker.insights.serializers import TrendsSerializer
 
 pytestmark = pytest.mark.django_db
 
@@ -136,8 +136,8 @@ def test_client_trends_validate_strictly_against_the_served_schema(spec, regulat
 def test_the_summary_producer_writes_exactly_the_contract_and_the_api_declares_it(spec):
     from tests.notifications.factories import produce_summary
     from tracker.common.weeks import WEEK, local_week_start
-    from tracker.insights.api.views import RegulationSerializer, WeeklySummaryPayloadSerializer
     from tracker.insights.contracts import RegulationFigures, WeeklySummaryPayload
+    from tracker.insights.serializers import RegulationSerializer, WeeklySummaryPayloadSerializer
 
     def keys(typed_dict) -> set[str]:
         return set(typed_dict.__required_keys__ | typed_dict.__optional_keys__)

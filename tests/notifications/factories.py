@@ -78,7 +78,7 @@ def log_regulation(user, *, occurred_at: datetime, **fields):
     import uuid
 
     from tests.entries.entry_factories import local_time
-    from tracker.entries.api.regulation import RegulationLogWriteSerializer
+    from tracker.entries.serializers.regulation import RegulationLogWriteSerializer
     from tracker.entries.services.regulation import regulation_log_create
 
     body = {

@@ -25,7 +25,9 @@ from django_filters import rest_framework as filters
 from rest_framework import serializers
 
 from tracker.models import AccessLogEntry, Scope, ShareGrant
-from tracker.sharing.api.serializers import (
+from tracker.sharing.selectors import shared_data
+from tracker.sharing.selectors.grants import grant_for_therapist
+from tracker.sharing.serializers import (
     DigestBaseSerializer,
     DigestCheckinsSerializer,
     DigestRegulationSerializer,
@@ -34,8 +36,6 @@ from tracker.sharing.api.serializers import (
     SharedRegulationLogSerializer,
     SharedSummarySerializer,
 )
-from tracker.sharing.selectors import shared_data
-from tracker.sharing.selectors.grants import grant_for_therapist
 
 Resource = AccessLogEntry.Resource
 # The trends (endpoint, preview, dashboard charts) need this scope; other resources may add parts.

@@ -8,30 +8,14 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from tracker.accounts import services as accounts
+from tracker.accounts.serializers import (
+    TimezoneField,
+    UserSerializer,
+)
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
-from tracker.common.timezones import available_timezones
 from tracker.data_rights.services import user_erase
 from tracker.models import User
-
-
-class TimezoneField(serializers.CharField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("max_length", 64)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if value not in available_timezones():
-            raise serializers.ValidationError(f"“{value}” is not an IANA time zone name (e.g. Europe/Berlin).")
-        return value
-
-
-class UserSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = User
-        fields = ["id", "email", "display_name", "role", "is_verified", "timezone", "locale", "date_joined"]
-        read_only_fields = fields
 
 
 class RegisterSerializer(serializers.Serializer):

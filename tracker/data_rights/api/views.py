@@ -9,17 +9,16 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from tracker.accounts.api.views import UserSerializer
+from tracker.accounts.serializers import UserSerializer
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.data_rights.sections import EXPORT_SECTIONS
 from tracker.data_rights.selectors import user_export
-from tracker.entries.api.checkins import CheckInSerializer
-from tracker.entries.api.regulation import RegulationLogSerializer
-from tracker.insights.api.views import WeeklySummarySerializer
+from tracker.entries.serializers.checkins import CheckInSerializer
+from tracker.entries.serializers.regulation import RegulationLogSerializer
+from tracker.insights.serializers import WeeklySummarySerializer
 from tracker.models import AccessLogEntry, DeviceToken, ShareGrant, ShareInvite, TherapySession
-from tracker.sharing.api.serializers import PersonSerializer
-from tracker.sharing.api.shares import GrantSerializer
 from tracker.sharing.models import ALL_SCOPES
+from tracker.sharing.serializers import GrantSerializer, PersonSerializer
 
 
 class ExportLoginTokenSerializer(serializers.ModelSerializer):

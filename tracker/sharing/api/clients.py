@@ -17,7 +17,6 @@ from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden
 from tracker.models import AccessLogEntry, ShareGrant
 from tracker.sharing import services as sharing
-from tracker.sharing.api.serializers import PersonSerializer, RedactedNoteMixin, SharedTrendsSerializer
 from tracker.sharing.models import ALL_SCOPES
 from tracker.sharing.resources import (
     RESOURCES,
@@ -31,6 +30,7 @@ from tracker.sharing.resources import (
 )
 from tracker.sharing.selectors import shared_data
 from tracker.sharing.selectors.grants import can_use_therapist_views, grant_for_therapist, shared_grants_for_therapist
+from tracker.sharing.serializers import PersonSerializer, RedactedNoteMixin, SharedTrendsSerializer
 
 Resource = AccessLogEntry.Resource
 CLIENT_ID = OpenApiParameter("client_id", type=str, location=OpenApiParameter.PATH, description="The client's id.")

@@ -13,7 +13,6 @@ from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden, NotFound
 from tracker.models import AccessLogEntry, ShareGrant, ShareInvite, User
 from tracker.sharing import services as sharing
-from tracker.sharing.api.serializers import PersonSerializer, SharedTrendsSerializer
 from tracker.sharing.models import ALL_SCOPES, DEFAULT_SCOPES
 from tracker.sharing.resources import (
     RESOURCES,
@@ -29,16 +28,14 @@ from tracker.sharing.selectors.grants import (
     grants_for_client,
     pending_invites_for_client,
 )
+from tracker.sharing.serializers import (
+    GrantSerializer,
+    PersonSerializer,
+    ScopesField,
+    SharedTrendsSerializer,
+)
 
 PREVIEW_ITEMS = 20
-
-
-class ScopesField(serializers.ListField):
-    def __init__(self, **kwargs):
-        kwargs.setdefault("child", serializers.ChoiceField(choices=ALL_SCOPES))
-        kwargs.setdefault("allow_empty", False)
-        kwargs.setdefault("max_length", len(ALL_SCOPES))
-        super().__init__(**kwargs)
 
 
 def _future(value):
@@ -78,33 +75,6 @@ class PendingInviteSerializer(serializers.ModelSerializer):
 
 class AcceptSerializer(serializers.Serializer):
     code = serializers.CharField(max_length=32, help_text="Case and dashes do not matter.")
-
-
-class GrantSerializer(serializers.ModelSerializer):
-    therapist = PersonSerializer()
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
-    status = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ShareGrant
-        fields = [
-            "id",
-            "therapist",
-            "scopes",
-            "status",
-            "created_at",
-            "accepted_at",
-            "revoked_at",
-            "revoked_by",
-            "expires_at",
-        ]
-        read_only_fields = fields
-        extra_kwargs = {
-            "revoked_by": {"help_text": "Who ended the share: client or therapist (null while not revoked)."}
-        }
-
-    def get_status(self, obj) -> str:
-        return obj.effective_status()
 
 
 class TherapistGrantSerializer(serializers.ModelSerializer):

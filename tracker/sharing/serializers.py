@@ -6,10 +6,11 @@ redaction; summaries and trends reuse the trends serializers, so both sides see 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tracker.entries.api.checkins import CheckInSerializer
-from tracker.entries.api.regulation import RegulationLogSerializer
-from tracker.insights.api.views import RegulationSerializer, TrendsSerializer, WeeklySummarySerializer
-from tracker.models import Scope
+from tracker.entries.serializers.checkins import CheckInSerializer
+from tracker.entries.serializers.regulation import RegulationLogSerializer
+from tracker.insights.serializers import RegulationSerializer, TrendsSerializer, WeeklySummarySerializer
+from tracker.models import Scope, ShareGrant
+from tracker.sharing.models import ALL_SCOPES
 
 
 class PersonSerializer(serializers.Serializer):
@@ -77,3 +78,38 @@ class DigestSummariesSerializer(serializers.Serializer):
 class DigestBaseSerializer(serializers.Serializer):
     since = serializers.DateTimeField(help_text="The last marked session, or when the share began.")
     last_session_at = serializers.DateTimeField(allow_null=True)
+
+
+class ScopesField(serializers.ListField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("child", serializers.ChoiceField(choices=ALL_SCOPES))
+        kwargs.setdefault("allow_empty", False)
+        kwargs.setdefault("max_length", len(ALL_SCOPES))
+        super().__init__(**kwargs)
+
+
+class GrantSerializer(serializers.ModelSerializer):
+    therapist = PersonSerializer()
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
+    status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ShareGrant
+        fields = [
+            "id",
+            "therapist",
+            "scopes",
+            "status",
+            "created_at",
+            "accepted_at",
+            "revoked_at",
+            "revoked_by",
+            "expires_at",
+        ]
+        read_only_fields = fields
+        extra_kwargs = {
+            "revoked_by": {"help_text": "Who ended the share: client or therapist (null while not revoked)."}
+        }
+
+    def get_status(self, obj) -> str:
+        return obj.effective_status()
