@@ -13,3 +13,46 @@ def assert_error(response, status: int, code: str | None = None, fields: list[st
         for messages in error["fields"].values():
             assert messages and all(isinstance(m, str) for m in messages)
     return error
+
+
+def api_routes() -> list[tuple[str, object]]:
+    """Every route under /api/v1/, as (pattern string without the prefix, view callback)."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                yield prefix + str(entry.pattern), entry.callback
+
+    return [
+        (route.removeprefix("api/v1/"), view)
+        for route, view in walk(get_resolver().url_patterns)
+        if route.startswith("api/v1/")
+    ]
+
+
+def at_once(call, clients) -> list:
+    """Run `call(client)` for every client in its own thread, released together by a barrier, and
+    return the results (in completion order). Each thread closes its database connections."""
+    import threading
+
+    from django.db import connections
+
+    barrier = threading.Barrier(len(clients))
+    results = []
+
+    def run(client):
+        try:
+            barrier.wait()
+            results.append(call(client))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results

@@ -1,34 +1,16 @@
 """API conventions every endpoint inherits: deny by default, one error shape, pagination."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIRequestFactory
 
 from tests.factories import UserFactory
-from tests.helpers import assert_error
+from tests.helpers import api_routes, assert_error
 from tracker.common.api.pagination import CursorPagination
 from tracker.models import User
 
 pytestmark = pytest.mark.django_db
 
 PUBLIC_API_ROUTES = {"auth/register", "auth/login"}
-
-
-def api_routes():
-    """Every route under /api/v1/, as (pattern string, callback)."""
-
-    def walk(patterns, prefix=""):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                yield prefix + str(entry.pattern), entry.callback
-
-    return [
-        (route.removeprefix("api/v1/"), view)
-        for route, view in walk(get_resolver().url_patterns)
-        if route.startswith("api/v1/")
-    ]
 
 
 def test_every_api_route_denies_anonymous_callers_unless_it_is_auth(anon_api):

@@ -1,6 +1,5 @@
 """`Idempotency-Key` on POSTs that are not client-id creates: replay, mismatch, per user, expiry, races."""
 
-import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -10,13 +9,12 @@ import time_machine
 import yaml
 from django.conf import settings as django_settings
 from django.core.management import call_command
-from django.db import connection, connections
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.db import connection
 from django.utils.module_loading import import_string
 
 from tests.conftest import api_for
 from tests.factories import UserFactory
-from tests.helpers import assert_error
+from tests.helpers import api_routes, assert_error, at_once
 from tests.sharing.factories import ShareGrantFactory
 from tracker.common import idempotency
 from tracker.models import IdempotencyRecord, ShareGrant, ShareInvite, TherapySession
@@ -204,16 +202,9 @@ def test_the_purge_deletes_in_set_based_chunks(monkeypatch, django_assert_max_nu
 
 
 def test_every_idempotent_post_documents_the_header_and_the_422(tmp_path):
-    def walk(patterns, prefix=""):
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                yield from walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                yield prefix + str(entry.pattern), entry.callback
-
     decorated = {
-        route.removeprefix("api/v1/")
-        for route, view in walk(get_resolver().url_patterns)
+        route
+        for route, view in api_routes()
         if getattr(getattr(getattr(view, "cls", None), "post", None), "idempotent", False)
     }
     assert decorated == IDEMPOTENT_ROUTES
@@ -245,22 +236,8 @@ def test_concurrent_duplicates_wait_for_the_first_and_replay_it(monkeypatch):
     monkeypatch.setattr(sharing, "invite_create", slow_create)
     user = UserFactory()
     apis = [api_for(user, f"device-{n}") for n in range(4)]
-    barrier = threading.Barrier(len(apis))
     key = str(uuid.uuid4())
-    answers = []
-
-    def post(api):
-        try:
-            barrier.wait()
-            answers.append(invite(api, key=key))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=post, args=(api,)) for api in apis]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    answers = at_once(lambda api: invite(api, key=key), apis)
     assert [a.status_code for a in answers] == [201] * 4
     assert sum(a.get("Idempotent-Replayed") == "true" for a in answers) == 3
     assert len({a.json()["code"] for a in answers}) == 1

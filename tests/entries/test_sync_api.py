@@ -1,15 +1,14 @@
 """`/api/v1/sync/`: the ordered change feed with tombstones, and batch upload with per-item results."""
 
-import threading
 import uuid
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import api_for
 from tests.entries.entry_factories import checkin_body, make_checkin, wmc_responses
-from tests.helpers import assert_error
+from tests.helpers import assert_error, at_once
 from tracker.models import CheckIn
 
 pytestmark = pytest.mark.django_db
@@ -243,21 +242,7 @@ def test_concurrent_duplicate_creates_make_one_row():
     user = UserFactory()
     body = checkin_body()
     apis = [api_for(user, f"device-{n}") for n in range(4)]
-    barrier = threading.Barrier(len(apis))
-    statuses = []
-
-    def post(api):
-        try:
-            barrier.wait()
-            statuses.append(api.post("/api/v1/checkins/", body, format="json").status_code)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=post, args=(api,)) for api in apis]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses = at_once(lambda api: api.post("/api/v1/checkins/", body, format="json").status_code, apis)
     assert sorted(statuses) == [200, 200, 200, 201]
     assert CheckIn.objects.filter(id=body["id"]).count() == 1
 

@@ -89,6 +89,8 @@ class ScopesField(serializers.ListField):
 
 
 class GrantSerializer(serializers.ModelSerializer):
+    """A share as its client sees it (`person` names the other side: the therapist)."""
+
     therapist = PersonSerializer()
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
     status = serializers.SerializerMethodField()
@@ -113,3 +115,14 @@ class GrantSerializer(serializers.ModelSerializer):
 
     def get_status(self, obj) -> str:
         return obj.effective_status()
+
+
+class HeldGrantSerializer(GrantSerializer):
+    """A share as the therapist who holds it sees it: the same fields, with the client as the person."""
+
+    therapist = None
+    client = PersonSerializer()
+
+    class Meta(GrantSerializer.Meta):
+        fields = [("client" if name == "therapist" else name) for name in GrantSerializer.Meta.fields]
+        read_only_fields = fields

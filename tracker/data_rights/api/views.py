@@ -16,9 +16,9 @@ from tracker.data_rights.selectors import user_export
 from tracker.entries.serializers.checkins import CheckInSerializer
 from tracker.entries.serializers.regulation import RegulationLogSerializer
 from tracker.insights.serializers import WeeklySummarySerializer
-from tracker.models import AccessLogEntry, DeviceToken, ShareGrant, ShareInvite, TherapySession
+from tracker.models import AccessLogEntry, DeviceToken, ShareInvite, TherapySession
 from tracker.sharing.models import ALL_SCOPES
-from tracker.sharing.serializers import GrantSerializer, PersonSerializer
+from tracker.sharing.serializers import GrantSerializer, HeldGrantSerializer, PersonSerializer
 
 
 class ExportLoginTokenSerializer(serializers.ModelSerializer):
@@ -26,32 +26,6 @@ class ExportLoginTokenSerializer(serializers.ModelSerializer):
         model = DeviceToken
         fields = ["device_name", "created", "expiry"]
         read_only_fields = fields
-
-
-class ExportHeldShareSerializer(serializers.ModelSerializer):
-    """A share the user holds as a therapist."""
-
-    client = PersonSerializer()
-    scopes = serializers.ListField(child=serializers.ChoiceField(choices=ALL_SCOPES))
-    status = serializers.SerializerMethodField()
-
-    class Meta:
-        model = ShareGrant
-        fields = [
-            "id",
-            "client",
-            "scopes",
-            "status",
-            "created_at",
-            "accepted_at",
-            "revoked_at",
-            "revoked_by",
-            "expires_at",
-        ]
-        read_only_fields = fields
-
-    def get_status(self, obj) -> str:
-        return obj.effective_status()
 
 
 class ExportInviteSerializer(serializers.ModelSerializer):
@@ -63,22 +37,22 @@ class ExportInviteSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ExportAccessLogEntrySerializer(serializers.ModelSerializer):
+class BetweenTwoSerializer(serializers.ModelSerializer):
+    """A record about one share, naming both of its people (access-log rows, therapy sessions)."""
+
     grant = serializers.UUIDField(source="grant_id")
     client = PersonSerializer()
     therapist = PersonSerializer()
 
+
+class ExportAccessLogEntrySerializer(BetweenTwoSerializer):
     class Meta:
         model = AccessLogEntry
         fields = ["id", "grant", "client", "therapist", "resource", "channel", "accessed_at"]
         read_only_fields = fields
 
 
-class ExportTherapySessionSerializer(serializers.ModelSerializer):
-    grant = serializers.UUIDField(source="grant_id")
-    client = PersonSerializer()
-    therapist = PersonSerializer()
-
+class ExportTherapySessionSerializer(BetweenTwoSerializer):
     class Meta:
         model = TherapySession
         fields = ["id", "grant", "client", "therapist", "occurred_at", "created_at"]
@@ -101,7 +75,7 @@ class UserExportBaseSerializer(serializers.Serializer):
         many=True, help_text="Logged-in devices (the tokens themselves are not stored)."
     )
     shares_given = GrantSerializer(many=True, help_text="Shares with therapists (as a client).")
-    shares_held = ExportHeldShareSerializer(many=True, help_text="Clients' shares (as a therapist).")
+    shares_held = HeldGrantSerializer(many=True, help_text="Clients' shares (as a therapist).")
     share_invites = ExportInviteSerializer(many=True, help_text="Invites created (the codes are not stored).")
     access_log = ExportAccessLogEntrySerializer(
         many=True, help_text="Therapist reads of the user's data, and (as a therapist) of clients' data."
