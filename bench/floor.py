@@ -236,6 +236,8 @@ ROUTES = {"/checkins/": checkins, "/trends/": trends, "/clients/": clients, "/sy
 
 
 def app(environ, start):
+    if environ["PATH_INFO"] not in ROUTES:
+        return _reply(start, "404 Not Found", {"error": "not_found"}, 0)
     try:
         return ROUTES[environ["PATH_INFO"]](environ, start)
     except Exception:

@@ -185,11 +185,24 @@ def _lua(tokens, method, path, body_template=None) -> str:
 def wrk(port, script: str, connections: int, seconds: float) -> dict:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
-    out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", handle.name,
-         f"http://127.0.0.1:{port}"],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+    result = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            handle.name,
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise RuntimeError(f"wrk failed: {result.stdout}\n{result.stderr}")
+    out = result.stdout
     os.unlink(handle.name)
 
     def ms(text):
@@ -211,13 +224,15 @@ def project_statements(method, path, token, body=None) -> int:
     from django.test.utils import CaptureQueriesContext
 
     client = Client(HTTP_AUTHORIZATION=f"Token {token}")
+    client.get("/api/v1/instruments/")  # warm: per-process caches (the instrument catalogue) as in a served worker
     with CaptureQueriesContext(connection) as queries:
         if method == "POST":
             response = client.post(path, json.dumps(body), content_type="application/json")
         else:
             response = client.get(path)
     assert response.status_code < 300, (path, response.status_code, response.content[:300])
-    return sum(1 for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE")))
+    transaction_control = ("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT", "ROLLBACK")
+    return sum(1 for q in queries.captured_queries if not q["sql"].startswith(transaction_control))
 
 
 def _alternate(rounds, run_project, run_floor):
@@ -396,6 +411,11 @@ def run_http(args, database_url: str) -> list[dict]:
     connection.close()
     procs = start_servers(database_url)
     try:
+        for _ in range(6):  # warm both workers of both servers (imports, URL conf, catalogue, connections)
+            call(PROJECT_PORT, "POST", "/api/v1/checkins/", tokens["b1"][0], checkin_body())
+            call(PROJECT_PORT, "GET", "/api/v1/trends/?weeks=13", tokens["b2"][0])
+            call(PROJECT_PORT, "GET", "/api/v1/clients/", tokens["t50"])
+            call(FLOOR_PORT, "POST", "/checkins/", tokens["b1"][0], checkin_body())
         rows = []
         for name, workload in (("B1", b1), ("B2", b2), ("B3", b3), ("B6", b6)):
             if name in args.only:
