@@ -402,6 +402,38 @@ def _http_row(name, p, f, statements, floor_statements, check) -> dict:
     }
 
 
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS")) / 1024
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    if int(handle.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def _memory_row(procs) -> dict:
+    """RSS of each gunicorn worker after the workloads (trends served, so scipy.stats is loaded if used)."""
+    project = [_rss_mb(pid) for pid in _children(procs[0].pid)]
+    floor = [_rss_mb(pid) for pid in _children(procs[1].pid)]
+    return {
+        "workload": "memory per web worker (RSS after B1-B6)",
+        "project": f"{max(project):.0f} MB" if project else "?",
+        "floor": f"{max(floor):.0f} MB" if floor else "?",
+        "ratio": f"{max(project) / max(floor):.1f}x" if project and floor else "?",
+        "statements": "-",
+        "check": "max over the 2 workers of each server",
+    }
+
+
 def run_http(args, database_url: str) -> list[dict]:
     if not shutil.which("wrk"):
         sys.exit("bench: wrk not found (apt-get install -y wrk)")
@@ -421,6 +453,7 @@ def run_http(args, database_url: str) -> list[dict]:
             if name in args.only:
                 print(f"running {name} …", flush=True)
                 rows.append(workload(tokens, args))
+        rows.append(_memory_row(procs))
         return rows
     finally:
         stop_servers(procs)
