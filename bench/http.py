@@ -61,7 +61,7 @@ def start_servers(database_url: str) -> list[subprocess.Popen]:
     for port in (PROJECT_PORT, FLOOR_PORT):
         for _ in range(100):
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/nothing", timeout=1)
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health/", timeout=1)
             except urllib.error.HTTPError:
                 break
             except OSError:
