@@ -143,7 +143,7 @@ def print_table(rows) -> None:
         print(" | ".join(str(row[c]).ljust(widths[c]) for c in columns))
     print()
     for row in rows:
-        print(f"{row['workload'][:2]} check: {row['check']}" + (f"; {row['note']}" if row.get("note") else ""))
+        print(f"{row['workload'].split()[0]} check: {row['check']}" + (f"; {row['note']}" if row.get("note") else ""))
     print("statements: project per request or batch / floor (B5: the tick's own count)")
     with open("/proc/loadavg") as handle:
         print("load average:", " ".join(handle.read().split()[:3]), f"({os.cpu_count()} cores)")

@@ -41,7 +41,10 @@ def _db():
         with _conn.cursor() as cur:
             cur.execute("SELECT id, code, version, definition, is_default FROM tracker_instrument")
             for pk, code, version, definition, is_default in cur.fetchall():
-                entry = (pk, scoring.key_from_definition(definition))
+                try:
+                    entry = (pk, scoring.key_from_definition(definition))
+                except (scoring.ScoringError, KeyError, TypeError, ValueError):
+                    continue  # e.g. the placeholder instrument bench.reminders seeds
                 _instruments[(code, version)] = entry
                 if is_default:
                     _instruments["default"] = entry
