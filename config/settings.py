@@ -141,8 +141,12 @@ SCHEDULER_JOBS: list[str] = [
     "notifications.jobs.weekly_summaries_job",
     "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
     "tracker.common.idempotency.idempotency_purge_job",
+    "tracker.accounts.services.tokens_purge_job",  # expired device tokens (authentication skips them)
 ]
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
+# How long a process keeps its instrument catalogue before re-reading it (changes made in the same
+# process clear it at once; see tracker.entries.selectors.instruments).
+INSTRUMENT_CATALOG_TTL_SECONDS = envint("INSTRUMENT_CATALOG_TTL_SECONDS", "60")
 
 # Scores, trends and weekly summaries (DESIGN §5): the quadrant cut c on the 1-7 scale (one value for
 # check-in scores, trends and the dashboard), users per summary

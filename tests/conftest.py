@@ -31,6 +31,16 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_instrument_catalog():
+    # The catalogue is cached per process; a rolled-back test transaction must not leave rows in it.
+    from tracker.entries.selectors.instruments import instrument_catalog_clear
+
+    instrument_catalog_clear()
+    yield
+    instrument_catalog_clear()
+
+
 def api_for(user, device_name: str = "test-device") -> APIClient:
     from tests.factories import DEFAULT_PASSWORD
 

@@ -198,8 +198,13 @@ def test_feed_page_query_count_does_not_grow_with_page_size(client_api, client_u
 
 def test_a_duplicate_insert_that_wins_the_race_is_judged_not_overwritten(client_user, other_client, monkeypatch):
     """The primary key decides between racing creates: simulate the other insert landing between our
-    existence check and our INSERT, which then does nothing (ON CONFLICT DO NOTHING) and is re-checked."""
+    existence check and our INSERT, which then does nothing (ON CONFLICT DO NOTHING) and is re-checked.
+    (The select-first path, SQLite's; PostgreSQL inserts first and selects only the conflicts, which
+    tests/entries/test_hot_paths.py compares with this path on the same data.)"""
     from tracker.entries.services import checkins as checkin_services
+    from tracker.entries.services import entries as entries_services
+
+    monkeypatch.setattr(entries_services, "INSERT_FIRST_VENDORS", frozenset())
 
     competitor = {"id": None}
     original_bulk_create = CheckIn.objects.bulk_create

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
-from scipy import stats
 
 from tracker.common.weeks import iso_week_label
 from tracker.insights import scoring
@@ -149,6 +148,8 @@ def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) 
     n = len(y)
     if n < 2:
         return {"slope": None, "intercept": None, "low": None, "high": None, "n": n}
+    from scipy import stats  # lazily: scipy.stats costs ~100 MB per process, only trends need it
+
     result = stats.theilslopes(np.asarray(y, dtype=float), np.asarray(x, dtype=float), alpha=confidence)
     return {
         "slope": float(result.slope),
@@ -199,6 +200,8 @@ def mann_kendall(
     else:
         shift = (1 if s > 0 else -1 if s < 0 else 0) if continuity_correction else 0
         z = (s - shift) / math.sqrt(variance)
+    from scipy import stats  # lazily, see theil_sen
+
     p = float(2 * stats.norm.sf(abs(z)))
     trend = "no_trend"
     if p < alpha:

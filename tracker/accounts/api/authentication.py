@@ -1,7 +1,21 @@
-"""Authentication for the API: knox per-device tokens under either scheme name."""
+"""Authentication for the API: knox per-device tokens under either scheme name.
 
+One SELECT per request: the token's digest (knox's primary key) joined to its user, live tokens only
+(`expiry` in the future or none). knox's own `authenticate_credentials` fetches every token sharing
+the 8-character prefix and then scans *all* of the user's tokens to delete expired ones on every
+request; here expired tokens are simply not found, and `tokens_purge_job` (the scheduler tick)
+deletes them in bulk."""
+
+import binascii
+
+from django.utils import timezone
 from knox.auth import TokenAuthentication
+from knox.crypto import hash_token
+from knox.models import get_token_model
+from knox.settings import knox_settings
 from rest_framework import exceptions
+
+BAD_TOKEN_MESSAGE = "Invalid token."  # noqa: S105 - a message, not a secret
 
 
 class TokenOrBearerAuthentication(TokenAuthentication):
@@ -18,3 +32,22 @@ class TokenOrBearerAuthentication(TokenAuthentication):
         if len(header) != 2:
             raise exceptions.AuthenticationFailed("Invalid token header.")
         return self.authenticate_credentials(header[1])
+
+    def authenticate_credentials(self, token):
+        try:
+            digest = hash_token(token.decode("utf-8"))
+        except (TypeError, UnicodeDecodeError, binascii.Error, ValueError):
+            raise exceptions.AuthenticationFailed(BAD_TOKEN_MESSAGE) from None
+        now = timezone.now()
+        auth_token = (
+            get_token_model()
+            .objects.select_related("user")
+            .filter(digest=digest)
+            .exclude(expiry__lte=now)  # NULL expiry (no TTL) stays valid
+            .first()
+        )
+        if auth_token is None:
+            raise exceptions.AuthenticationFailed(BAD_TOKEN_MESSAGE)
+        if knox_settings.AUTO_REFRESH and auth_token.expiry:
+            self.renew_token(auth_token)
+        return self.validate_user(auth_token)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracker.common.api.errors import application_error_body, flatten_fields
+from tracker.common.api.reuse import reusable
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import ApplicationError, Invalid, RequestTooLarge
 from tracker.entries.api.checkins import CHECKIN_API
@@ -206,6 +207,7 @@ class SyncView(APIView):
             )
 
         catalog = _Catalog()
+        envelope = reusable(SyncItemSerializer)  # one instance for every item (tracker.common.api.reuse)
         results: list[dict | None] = [None] * len(items)
         writes: list[EntryWrite] = []
         positions: list[int] = []
@@ -213,12 +215,10 @@ class SyncView(APIView):
         for index, raw in enumerate(items):
             echo = {"type": str(raw.get("type", "")) if isinstance(raw, dict) else "", "revision": None}
             echo["id"] = str(raw.get("id", "")) if isinstance(raw, dict) else ""
-            envelope = SyncItemSerializer(data=raw if isinstance(raw, dict) else {})
             try:
                 if not isinstance(raw, dict):
                     raise serializers.ValidationError({"non_field_errors": ["Each item must be an object."]})
-                envelope.is_valid(raise_exception=True)
-                item = envelope.validated_data
+                item = envelope.validate(raw)
                 key = (item["type"], str(item["id"]))
                 if key in seen:
                     raise Invalid({}, "This id already appears earlier in the batch.", code="duplicate_item")

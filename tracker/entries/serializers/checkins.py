@@ -12,6 +12,7 @@ from tracker.common.api.fields import (
     local_isoformat,
     offset_minutes,
 )
+from tracker.common.api.reuse import reusable
 from tracker.entries.selectors.instruments import InstrumentCatalog
 from tracker.entries.services import checkins as checkin_services
 from tracker.entries.services.entries import EntryWrite, edit_window
@@ -179,9 +180,8 @@ def checkin_write_from_record(
     """A sync batch item for a check-in → a validated write (raises ValidationError)."""
     if op == "delete":
         return EntryWrite(checkin_services.CheckInKind, "delete", id)
-    data = CheckInWriteSerializer(data={**(record or {}), "id": str(id)}, context={"catalog": catalog})
-    data.is_valid(raise_exception=True)
-    fields = dict(data.validated_data)
+    # One serializer instance for every item of a batch (see tracker.common.api.reuse).
+    fields = reusable(CheckInWriteSerializer).validate({**(record or {}), "id": str(id)}, context={"catalog": catalog})
     fields.pop("id")
     values = checkin_services.checkin_values(**fields, catalog=catalog)
     return EntryWrite(checkin_services.CheckInKind, op, id, values, base_revision=base_revision)

@@ -13,6 +13,7 @@ from tracker.common.api.fields import (
     local_isoformat,
     offset_minutes,
 )
+from tracker.common.api.reuse import reusable
 from tracker.entries import vocabularies
 from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, edit_window
@@ -233,9 +234,7 @@ def regulation_write_from_record(*, op: str, id, record: dict | None, base_revis
     """A sync batch item for a regulation log → a validated write (raises ValidationError)."""
     if op == "delete":
         return EntryWrite(regulation_services.RegulationLogKind, "delete", id)
-    data = RegulationLogWriteSerializer(data={**(record or {}), "id": str(id)})
-    data.is_valid(raise_exception=True)
-    fields = dict(data.validated_data)
+    fields = reusable(RegulationLogWriteSerializer).validate({**(record or {}), "id": str(id)})
     fields.pop("id")
     values = regulation_services.regulation_values(fields=fields)
     return EntryWrite(regulation_services.RegulationLogKind, op, id, values, base_revision=base_revision)

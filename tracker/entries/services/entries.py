@@ -117,6 +117,35 @@ def _decide_create(write: EntryWrite, row, user) -> WriteOutcome:
     return WriteOutcome(kind, write.id, "conflict", row, _conflict(ID_TAKEN))
 
 
+# Databases on which creates skip the select: `INSERT … ON CONFLICT DO NOTHING RETURNING id`, then a
+# SELECT only for the ids that were already there. Elsewhere (SQLite): select, INSERT … ON CONFLICT DO
+# NOTHING, re-select. Both give the same outcomes (tests/entries/test_entries_insert_first.py).
+INSERT_FIRST_VENDORS = frozenset({"postgresql"})
+
+
+def _insert_returning_ids(model: type[models.Model], rows: list[models.Model]) -> set:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING pk` for `rows`; the primary keys actually inserted."""
+    from django.db.models.constants import OnConflict
+    from django.db.models.sql import InsertQuery
+
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if not f.generated]
+    batch = connection.ops.bulk_batch_size(fields, rows) or len(rows)
+    inserted: set = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch):
+            query = InsertQuery(model, on_conflict=OnConflict.IGNORE)
+            query.insert_values(fields, rows[start : start + batch])
+            compiler = query.get_compiler(connection=connection)
+            compiler.returning_fields = [opts.pk]
+            for statement, params in compiler.as_sql():
+                cursor.execute(statement, params)
+                inserted.update(opts.pk.to_python(row[0]) for row in cursor.fetchall())
+    for row in rows:
+        row._state.adding, row._state.db = False, connection.alias
+    return inserted
+
+
 @transaction.atomic
 def entries_apply(*, user, writes: Sequence[EntryWrite], now: datetime | None = None) -> list[WriteOutcome]:
     """Apply validated writes (ids unique within the call) for `user`; one outcome per write, in order."""
@@ -126,10 +155,13 @@ def entries_apply(*, user, writes: Sequence[EntryWrite], now: datetime | None = 
     assert len({(w.kind.name, w.id) for w in writes}) == len(writes), "ids must be unique per call"
     next_seq = change_seqs_reserve(user=user, count=len(writes))  # first: serialises this user's writers
 
+    insert_first = connection.vendor in INSERT_FIRST_VENDORS
     kinds = {w.kind for w in writes}
     existing: dict[tuple[str, UUID], Any] = {}
     for kind in kinds:
-        ids = [w.id for w in writes if w.kind is kind]
+        ids = [w.id for w in writes if w.kind is kind and not (insert_first and w.op == "create")]
+        if not ids:
+            continue
         for row in kind.model.objects.filter(id__in=ids).select_related(*kind.select_related):
             existing[(kind.name, row.id)] = row
 
@@ -191,13 +223,11 @@ def entries_apply(*, user, writes: Sequence[EntryWrite], now: datetime | None = 
         kind.model.objects.bulk_update(rows, list(dict.fromkeys(fields)))
 
     for kind, pending in inserts.items():
-        kind.model.objects.bulk_create([row for _, row in pending], ignore_conflicts=True)
-        stored = {
-            row_id: (owner, seq)
-            for row_id, owner, seq in kind.model.objects.filter(id__in=[row.id for _, row in pending]).values_list(
-                "id", "user_id", "change_seq"
-            )
-        }
+        if insert_first:
+            inserted = _insert_returning_ids(kind.model, [row for _, row in pending])
+            stored = {row.id: (user.pk, row.change_seq) for _, row in pending if row.id in inserted}
+        else:
+            stored = _insert_then_select(kind, pending)
         raced = []
         for index, row in pending:
             if stored.get(row.id) == (user.pk, row.change_seq):
@@ -212,3 +242,14 @@ def entries_apply(*, user, writes: Sequence[EntryWrite], now: datetime | None = 
                 outcomes[index] = _decide_create(writes[index], winners[writes[index].id], user)
 
     return outcomes  # type: ignore[return-value]
+
+
+def _insert_then_select(kind: type[EntryKind], pending: list[tuple[int, Any]]) -> dict:
+    """INSERT … ON CONFLICT DO NOTHING, then re-select owner and change position of every id."""
+    kind.model.objects.bulk_create([row for _, row in pending], ignore_conflicts=True)
+    return {
+        row_id: (owner, seq)
+        for row_id, owner, seq in kind.model.objects.filter(id__in=[row.id for _, row in pending]).values_list(
+            "id", "user_id", "change_seq"
+        )
+    }

@@ -1,0 +1,249 @@
+"""The equal-work floor for the HTTP workloads: a bare WSGI app on psycopg, served by the same gunicorn.
+
+No Django request stack, no DRF, one connection per worker; hand-written SQL. Each endpoint writes the
+same rows as the project's (B1, B3's access log, B6) or computes the numbers it says it computes:
+
+- `POST /checkins/` (B1): token digest → user (one SELECT joined to the user), the same scoring
+  function, change counter `INSERT … ON CONFLICT … RETURNING`, check-in `INSERT`. 3 statements.
+  Notes are left empty by the bench, so no Fernet work on either side.
+- `GET /trends/?weeks=N` (B2): auth + one `GROUP BY local ISO week` (count, mean anxiety, avoidance, D)
+  and an EWMA in Python. **Does less** than the project: no Theil-Sen / Mann-Kendall / reliable change,
+  no quadrant-label rules, no regulation-log figures.
+- `GET /clients/` (B3): auth + one SELECT of active grants with each client's last check-in (LATERAL) +
+  one access-log INSERT. **Does less**: no direction word (the project's per-client trend verdict).
+- `POST /sync/` (B6): auth, JSON items checked, one `INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING
+  RETURNING id`, one SELECT of the conflicting ids, content compared. Creates only (what the bench sends).
+
+Every response carries `X-Statements` (SQL statements run for it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import uuid
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import psycopg
+
+from tracker.insights import scoring
+
+_conn = None
+_instruments: dict = {}
+
+
+def _db():
+    global _conn
+    if _conn is None or _conn.closed:
+        _conn = psycopg.connect(os.environ["FLOOR_DATABASE_URL"], autocommit=False)
+        with _conn.cursor() as cur:
+            cur.execute("SELECT id, code, version, definition, is_default FROM tracker_instrument")
+            for pk, code, version, definition, is_default in cur.fetchall():
+                try:
+                    entry = (pk, scoring.key_from_definition(definition))
+                except (scoring.ScoringError, KeyError, TypeError, ValueError):
+                    continue  # e.g. the placeholder instrument bench.reminders seeds
+                _instruments[(code, version)] = entry
+                if is_default:
+                    _instruments["default"] = entry
+                if (code, None) not in _instruments or version > _instruments[(code, None)][2]:
+                    _instruments[(code, None)] = (pk, entry[1], version)
+        _conn.commit()
+    return _conn
+
+
+def _user(cur, environ):
+    header = environ.get("HTTP_AUTHORIZATION", "").split()
+    if len(header) != 2:
+        return None
+    digest = hashlib.sha512(header[1].encode()).hexdigest()
+    cur.execute(
+        "SELECT u.id, u.timezone FROM tracker_devicetoken t JOIN tracker_user u ON u.id = t.user_id "
+        "WHERE t.digest = %s AND (t.expiry IS NULL OR t.expiry > now()) AND u.is_active",
+        [digest],
+    )
+    return cur.fetchone()
+
+
+def _reply(start, status, body, statements):
+    data = json.dumps(body, default=str).encode()
+    start(status, [("Content-Type", "application/json"), ("X-Statements", str(statements))])
+    return [data]
+
+
+def _checkin_row(user_id, body, seq, now):
+    code = body.get("instrument")
+    pk, key = _instruments[(code, body.get("instrument_version"))][:2] if code else _instruments["default"][:2]
+    scores = scoring.score(key, body["responses"], cut=4.0)
+    occurred = datetime.fromisoformat(body["occurred_at"])
+    offset = int(occurred.utcoffset().total_seconds() // 60)
+    responses = sorted(
+        ({"item": r["item"], "value": r["value"]} for r in body["responses"]), key=lambda r: ("", r["item"])
+    )
+    return (
+        uuid.UUID(body["id"]), user_id, occurred.astimezone(UTC), offset, "", now, now, pk, json.dumps(responses),
+        scores.anxiety, scores.avoidance, scores.self_model, scores.other_model, scores.distance_to_secure,
+        scores.quadrant, json.dumps(scores.extra), 1, seq,
+    )  # fmt: skip
+
+
+INSERT_COLUMNS = (
+    "id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at, instrument_id, responses, "
+    "anxiety, avoidance, self_model, other_model, distance_to_secure, quadrant, extra_scores, revision, change_seq"
+)
+
+
+def _seq(cur, user_id, count):
+    cur.execute(
+        "INSERT INTO tracker_changecounter (user_id, last_seq) VALUES (%s, %s) ON CONFLICT (user_id) DO UPDATE "
+        "SET last_seq = tracker_changecounter.last_seq + excluded.last_seq RETURNING last_seq",
+        [user_id, count],
+    )
+    return cur.fetchone()[0] - count + 1
+
+
+def checkins(environ, start):
+    conn = _db()
+    body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+    with conn.cursor() as cur:
+        user = _user(cur, environ)
+        if user is None:
+            conn.rollback()
+            return _reply(start, "401 Unauthorized", {"error": "unauthenticated"}, 1)
+        now = datetime.now(UTC)
+        row = _checkin_row(user[0], body, _seq(cur, user[0], 1), now)
+        cur.execute(
+            f"INSERT INTO tracker_checkin ({INSERT_COLUMNS}) VALUES ({', '.join(['%s'] * len(row))}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            row,
+        )
+        created = cur.fetchone() is not None
+    conn.commit()
+    out = {"id": body["id"], "anxiety": row[9], "avoidance": row[10], "quadrant": row[14]}
+    return _reply(start, "201 Created" if created else "200 OK", out, 3)
+
+
+def trends(environ, start):
+    conn = _db()
+    weeks = int(parse_qs(environ.get("QUERY_STRING", "")).get("weeks", ["13"])[0])
+    with conn.cursor() as cur:
+        user = _user(cur, environ)
+        tz = user[1]
+        cur.execute(
+            """
+            SELECT instrument_id, (date_trunc('week', occurred_at AT TIME ZONE %(tz)s))::date AS week, count(*),
+                   avg(anxiety), avg(avoidance), avg(distance_to_secure)
+            FROM tracker_checkin
+            WHERE user_id = %(user)s AND deleted_at IS NULL
+              AND occurred_at >= (date_trunc('week', now() AT TIME ZONE %(tz)s) - make_interval(weeks => %(back)s))
+                                 AT TIME ZONE %(tz)s
+            GROUP BY 1, 2 ORDER BY 1, 2
+            """,
+            {"tz": tz, "user": user[0], "back": weeks - 1},
+        )
+        rows = cur.fetchall()
+    conn.commit()
+    series: dict = {}
+    for instrument, week, n, anxiety, avoidance, distance in rows:
+        series.setdefault(str(instrument), []).append(
+            {"week": week.isoformat(), "n": n, "anxiety": anxiety, "avoidance": avoidance, "distance": distance}
+        )
+    for points in series.values():
+        ewma = None
+        for point in points:
+            ewma = point["anxiety"] if ewma is None else 0.3 * point["anxiety"] + 0.7 * ewma
+            point["ewma_anxiety"] = ewma if math.isfinite(ewma) else None
+    return _reply(start, "200 OK", {"series": series}, 2)
+
+
+def clients(environ, start):
+    conn = _db()
+    with conn.cursor() as cur:
+        user = _user(cur, environ)
+        cur.execute(
+            """
+            SELECT g.id, g.client_id, u.display_name,
+                   ARRAY_REMOVE(ARRAY[CASE WHEN g.scope_checkins THEN 'checkins' END,
+                     CASE WHEN g.scope_regulation_logs THEN 'regulation_logs' END,
+                     CASE WHEN g.scope_notes THEN 'notes' END,
+                     CASE WHEN g.scope_summaries THEN 'summaries' END], NULL),
+                   g.accepted_at, g.expires_at, last.occurred_at
+            FROM tracker_sharegrant g JOIN tracker_user u ON u.id = g.client_id
+            LEFT JOIN LATERAL (SELECT occurred_at FROM tracker_checkin c WHERE c.user_id = g.client_id
+                               AND c.deleted_at IS NULL ORDER BY occurred_at DESC LIMIT 1) last ON true
+            WHERE g.therapist_id = %s AND g.status = 'active' AND (g.expires_at IS NULL OR g.expires_at > now())
+            ORDER BY g.accepted_at DESC, g.id DESC LIMIT 50
+            """,
+            [user[0]],
+        )
+        rows = cur.fetchall()
+        cur.execute(
+            "INSERT INTO tracker_accesslogentry (grant_id, therapist_id, client_id, resource, channel, accessed_at) "
+            "SELECT g, %s, c, 'client_list', 'api', now() FROM unnest(%s::uuid[], %s::uuid[]) AS t(g, c)",
+            [user[0], [r[0] for r in rows], [r[1] for r in rows]],
+        )
+    conn.commit()
+    results = [
+        {"client": {"id": str(r[1]), "display_name": r[2]}, "share_id": str(r[0]), "scopes": r[3],
+         "accepted_at": r[4], "expires_at": r[5], "status": {"last_checkin_at": r[6]}}
+        for r in rows
+    ]  # fmt: skip
+    return _reply(start, "200 OK", {"results": results, "next": None}, 3)
+
+
+def sync(environ, start):
+    conn = _db()
+    items = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))["items"]
+    with conn.cursor() as cur:
+        user = _user(cur, environ)
+        now = datetime.now(UTC)
+        first = _seq(cur, user[0], len(items))
+        rows = [
+            _checkin_row(user[0], {**item["record"], "id": item["id"]}, first + i, now) for i, item in enumerate(items)
+        ]
+        columns = list(zip(*rows, strict=True))
+        types = ["uuid", "uuid", "timestamptz", "int", "text", "timestamptz", "timestamptz", "bigint", "jsonb",
+                 "float8", "float8", "float8", "float8", "float8", "text", "jsonb", "int", "bigint"]  # fmt: skip
+        unnest = ", ".join(f"%s::{t}[]" for t in types)
+        cur.execute(
+            f"INSERT INTO tracker_checkin ({INSERT_COLUMNS}) SELECT * FROM unnest({unnest}) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [list(c) for c in columns],
+        )
+        inserted = {r[0] for r in cur.fetchall()}
+        conflicts = [r[0] for r in rows if r[0] not in inserted]
+        stored = {}
+        if conflicts:
+            cur.execute(
+                "SELECT id, user_id, occurred_at, utc_offset_minutes, responses, revision FROM tracker_checkin "
+                "WHERE id = ANY(%s)",
+                [conflicts],
+            )
+            stored = {r[0]: r for r in cur.fetchall()}
+    conn.commit()
+    results = []
+    for row in rows:
+        if row[0] in inserted:
+            results.append({"type": "checkin", "id": str(row[0]), "status": "created", "revision": 1})
+            continue
+        have = stored.get(row[0])
+        same = have and have[1] == row[1] and have[2] == row[2] and have[3] == row[3] and have[4] == json.loads(row[8])
+        status = "unchanged" if same else "conflict"
+        results.append({"type": "checkin", "id": str(row[0]), "status": status, "revision": have[5] if have else None})
+    return _reply(start, "200 OK", {"results": results}, 4 if conflicts else 3)
+
+
+ROUTES = {"/checkins/": checkins, "/trends/": trends, "/clients/": clients, "/sync/": sync}
+
+
+def app(environ, start):
+    if environ["PATH_INFO"] not in ROUTES:
+        return _reply(start, "404 Not Found", {"error": "not_found"}, 0)
+    try:
+        return ROUTES[environ["PATH_INFO"]](environ, start)
+    except Exception:
+        if _conn is not None:
+            _conn.rollback()
+        raise
