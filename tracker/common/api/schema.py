@@ -222,6 +222,7 @@ def postprocess(result, generator, request, public):
 
     - 400/413/415 on every operation that takes a body (the JSON parser, the size limit), 400 on
       every one with query parameters, 404 on every one with path parameters;
+    - 404 also for a pagination cursor that is not one of ours;
     - 401 and 429 (with Retry-After) on every authenticated operation (the per-user throttle), 429 on
       the public auth routes (their own throttle);
     - `Idempotent-Replayed` on the 2xx answers of operations that honour Idempotency-Key;
@@ -232,8 +233,11 @@ def postprocess(result, generator, request, public):
         schemas[new] = schemas.pop(old)
     _rename_refs(result, renames)
     result["components"]["schemas"] = dict(sorted(schemas.items()))
+    record = schemas.get("SyncChange", {}).get("properties", {}).get("record")
+    if record is not None:
+        record["nullable"] = True  # deletes carry no record (tombstones hold no health data)
 
-    for path, operations in result.get("paths", {}).items():
+    for _path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -246,7 +250,7 @@ def postprocess(result, generator, request, public):
                 statuses |= {400, 413, 415}
             if any(p.get("in") == "query" for p in params):
                 statuses.add(400)
-            if any(p.get("in") == "path" for p in params):
+            if any(p.get("in") == "path" or (p.get("in"), p.get("name")) == ("query", "cursor") for p in params):
                 statuses.add(404)
             for status in sorted(statuses):
                 if str(status) not in responses:
