@@ -19,7 +19,7 @@ def test_schema_generates_without_warnings_and_is_valid_openapi_3(tmp_path):
     login = spec["paths"]["/api/v1/auth/login/"]["post"]
     assert {"200", "400", "401", "429"} <= set(login["responses"])
     error = spec["components"]["schemas"]["Error"]
-    assert error["properties"]["error"]["$ref"].endswith("ErrorBody")
+    assert error["properties"]["error"]["$ref"].endswith("ErrorDetail")
 
 
 def test_schema_endpoint_serves_json(anon_api):
