@@ -10,12 +10,12 @@ from tracker.models import User
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_API_ROUTES = {"auth/register", "auth/login"}
+PUBLIC_API_ROUTES = {"auth/register/", "auth/login/"}
 
 
 def test_every_api_route_denies_anonymous_callers_unless_it_is_auth(anon_api):
     routes = api_routes()
-    assert {r for r, _ in routes} >= {"auth/register", "auth/login", "me"}
+    assert {r for r, _ in routes} >= {"auth/register/", "auth/login/", "me/"}
     for route, view in routes:
         if route in PUBLIC_API_ROUTES:
             continue
@@ -24,7 +24,9 @@ def test_every_api_route_denies_anonymous_callers_unless_it_is_auth(anon_api):
         # The default permission (IsAuthenticated) or a stricter one, never AllowAny.
         names = {p.__name__ for p in view_class.permission_classes}
         assert "AllowAny" not in names, route
-        url = "/api/v1/" + route.replace("<str:code>", "x").replace("<uuid:pk>", "00000000-0000-0000-0000-000000000000")
+        url = "/api/v1/" + route.replace("<str:code>", "x").replace(
+            "<anyuuid:pk>", "00000000-0000-0000-0000-000000000000"
+        )
         if "<" not in url:
             assert_error(anon_api.get(url), 401)
 

@@ -15,11 +15,11 @@ def test_schema_generates_without_warnings_and_is_valid_openapi_3(tmp_path):
     spec = yaml.safe_load(out.read_text())
     validate(spec)
     assert spec["openapi"].startswith("3.")
-    assert "/api/v1/auth/login" in spec["paths"]
-    login = spec["paths"]["/api/v1/auth/login"]["post"]
+    assert "/api/v1/auth/login/" in spec["paths"]
+    login = spec["paths"]["/api/v1/auth/login/"]["post"]
     assert {"200", "400", "401", "429"} <= set(login["responses"])
     error = spec["components"]["schemas"]["Error"]
-    assert error["properties"]["error"]["$ref"].endswith("ErrorBody")
+    assert error["properties"]["error"]["$ref"].endswith("ErrorDetail")
 
 
 def test_schema_endpoint_serves_json(anon_api):

@@ -1,5 +1,6 @@
 from django.urls import path
 
+import tracker.common.api.converters  # noqa: F401 - registers the anyuuid path converter
 from tracker.accounts.api import views as accounts
 from tracker.data_rights.api import views as export
 from tracker.entries.api import checkins, instruments, regulation, sync
@@ -8,18 +9,18 @@ from tracker.sharing.api import clients, shares
 from tracker.sharing.resources import RESOURCES
 
 urlpatterns = [
-    path("auth/register", accounts.RegisterView.as_view(), name="auth-register"),
-    path("auth/login", accounts.LoginView.as_view(), name="auth-login"),
-    path("auth/logout", accounts.LogoutView.as_view(), name="auth-logout"),
-    path("auth/logout-all", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
-    path("me", accounts.MeView.as_view(), name="me"),
-    path("me/export", export.MeExportView.as_view(), name="me-export"),
+    path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
+    path("auth/login/", accounts.LoginView.as_view(), name="auth-login"),
+    path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
+    path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
+    path("me/", accounts.MeView.as_view(), name="me"),
+    path("me/export/", export.MeExportView.as_view(), name="me-export"),
     path("instruments/", instruments.InstrumentListView.as_view(), name="instrument-list"),
     path("instruments/<str:code>/", instruments.InstrumentDetailView.as_view(), name="instrument-detail"),
     path("checkins/", checkins.CheckInListView.as_view(), name="checkin-list"),
-    path("checkins/<uuid:pk>/", checkins.CheckInDetailView.as_view(), name="checkin-detail"),
+    path("checkins/<anyuuid:pk>/", checkins.CheckInDetailView.as_view(), name="checkin-detail"),
     path("regulation-logs/", regulation.RegulationLogListView.as_view(), name="regulation-log-list"),
-    path("regulation-logs/<uuid:pk>/", regulation.RegulationLogDetailView.as_view(), name="regulation-log-detail"),
+    path("regulation-logs/<anyuuid:pk>/", regulation.RegulationLogDetailView.as_view(), name="regulation-log-detail"),
     path("vocabularies/", regulation.VocabulariesView.as_view(), name="vocabularies"),
     path("sync/", sync.SyncView.as_view(), name="sync"),
     path("trends/", trends.TrendsView.as_view(), name="trends"),
@@ -27,25 +28,25 @@ urlpatterns = [
     path("summaries/<str:week>/", trends.SummaryDetailView.as_view(), name="summary-detail"),
     # Sharing: the client's side (and the therapist's accept).
     path("shares/", shares.GrantListView.as_view(), name="shares"),
-    path("shares/invites", shares.InviteCreateView.as_view(), name="share-invites"),
-    path("shares/invites/<uuid:pk>", shares.InviteDetailView.as_view(), name="share-invite-detail"),
-    path("shares/accept", shares.AcceptView.as_view(), name="share-accept"),
-    path("shares/<uuid:pk>", shares.GrantDetailView.as_view(), name="share-detail"),
-    path("shares/<uuid:pk>/access-log", shares.AccessLogView.as_view(), name="share-access-log"),
-    path("shares/<uuid:pk>/preview", shares.PreviewView.as_view(), name="share-preview"),
+    path("shares/invites/", shares.InviteCreateView.as_view(), name="share-invites"),
+    path("shares/invites/<anyuuid:pk>/", shares.InviteDetailView.as_view(), name="share-invite-detail"),
+    path("shares/accept/", shares.AcceptView.as_view(), name="share-accept"),
+    path("shares/<anyuuid:pk>/", shares.GrantDetailView.as_view(), name="share-detail"),
+    path("shares/<anyuuid:pk>/access-log/", shares.AccessLogView.as_view(), name="share-access-log"),
+    path("shares/<anyuuid:pk>/preview/", shares.PreviewView.as_view(), name="share-preview"),
     # The therapist's view of clients who share.
     path("clients/", clients.ClientListView.as_view(), name="clients"),
-    path("clients/<uuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),
+    path("clients/<anyuuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),
     # One list route per shared resource (tracker.sharing.resources.RESOURCES).
     *(
         path(
-            f"clients/<uuid:client_id>/{resource.route}/",
+            f"clients/<anyuuid:client_id>/{resource.route}/",
             clients.RESOURCE_VIEWS[scope].as_view(),
             name=resource.url_name,
         )
         for scope, resource in RESOURCES.items()
     ),
-    path("clients/<uuid:client_id>/trends/", clients.ClientTrendsView.as_view(), name="client-trends"),
-    path("clients/<uuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
-    path("clients/<uuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
+    path("clients/<anyuuid:client_id>/trends/", clients.ClientTrendsView.as_view(), name="client-trends"),
+    path("clients/<anyuuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
+    path("clients/<anyuuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
 ]

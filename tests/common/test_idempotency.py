@@ -21,22 +21,22 @@ from tracker.models import IdempotencyRecord, ShareGrant, ShareInvite, TherapySe
 
 pytestmark = pytest.mark.django_db
 
-INVITES = "/api/v1/shares/invites"
+INVITES = "/api/v1/shares/invites/"
 ACCEPT = "/api/v1/shares/accept"
 KEY = "HTTP_IDEMPOTENCY_KEY"  # how Django's test client spells the `Idempotency-Key` header
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 
 # The POSTs that honour the header (every authenticated POST that is not a client-id create).
 IDEMPOTENT_ROUTES = {
-    "auth/logout",
-    "auth/logout-all",
-    "shares/invites",
-    "shares/accept",
-    "clients/<uuid:client_id>/sessions/",
+    "auth/logout/",
+    "auth/logout-all/",
+    "shares/invites/",
+    "shares/accept/",
+    "clients/<anyuuid:client_id>/sessions/",
     "devices/",
-    "inbox/read-all",
-    "inbox/<uuid:pk>/read",
-    "inbox/<uuid:pk>/opened",
+    "inbox/read-all/",
+    "inbox/<anyuuid:pk>/read/",
+    "inbox/<anyuuid:pk>/opened/",
 }
 
 
@@ -213,7 +213,7 @@ def test_every_idempotent_post_documents_the_header_and_the_422(tmp_path):
     call_command("spectacular", "--file", str(out))
     paths = yaml.safe_load(out.read_text())["paths"]
     for route in IDEMPOTENT_ROUTES:
-        spec_path = "/api/v1/" + route.replace("<uuid:client_id>", "{client_id}").replace("<uuid:pk>", "{id}")
+        spec_path = "/api/v1/" + route.replace("<anyuuid:client_id>", "{client_id}").replace("<anyuuid:pk>", "{id}")
         operation = paths[spec_path]["post"]
         headers = [p["name"] for p in operation.get("parameters", []) if p["in"] == "header"]
         assert headers == ["Idempotency-Key"], route

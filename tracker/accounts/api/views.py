@@ -13,7 +13,7 @@ from tracker.accounts.serializers import (
     UserSerializer,
 )
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
-from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.api.schema import ERROR_RESPONSES, delete_with_body
 from tracker.data_rights.services import user_erase
 from tracker.models import User
 
@@ -145,6 +145,7 @@ class MeView(APIView):
             "revokes every token. Wrong passwords count toward the login lockout (429 with Retry-After)."
         ),
     )
+    @delete_with_body
     def delete(self, request):
         data = MeDeleteSerializer(data=request.data)
         data.is_valid(raise_exception=True)

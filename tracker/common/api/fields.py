@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
+from uuid import UUID
 
+import django_filters
+from django import forms
 from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -92,3 +96,98 @@ def offset_minutes(value: datetime) -> int:
 def local_isoformat(instant: datetime, utc_offset_minutes: int) -> str:
     """The stored UTC instant shown in the offset the phone recorded it with."""
     return instant.astimezone(dt_timezone(timedelta(minutes=utc_offset_minutes))).isoformat()
+
+
+# --- Query-string times (since/until filters) ------------------------------------------------------
+FILTER_DATETIME_HELP = (
+    "ISO 8601 date-time, e.g. 2026-03-01T21:30:00+01:00 (without an offset: UTC). Offsets up to ±18:00; "
+    "compared as the UTC instant."
+)
+
+
+def parse_filter_datetime(value: str) -> datetime:
+    """A since/until value → an aware UTC datetime; ValueError (with a message for the client) otherwise.
+
+    The same rules on every list and on both databases: the offset must be whole minutes within ±18 hours
+    (PostgreSQL refuses larger displacements), and the instant, once in UTC, must lie within years
+    1-9999 (SQLite and Python cannot hold anything else)."""
+    try:
+        parsed = parse_datetime(value.strip())
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise ValueError("An ISO 8601 date-time is required, e.g. 2026-03-01T21:30:00+01:00.")
+    offset = parsed.utcoffset()
+    if offset is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    elif offset % timedelta(minutes=1) or abs(offset) > timedelta(hours=18):
+        raise ValueError("The UTC offset must be whole minutes within ±18 hours.")
+    try:
+        instant = parsed.astimezone(UTC)
+        # Both ends must stay representable after any further arithmetic the database does.
+        if instant < datetime(1, 1, 2, tzinfo=UTC) or instant > datetime(9999, 12, 30, tzinfo=UTC):
+            raise OverflowError
+    except OverflowError:
+        raise ValueError("The date-time is out of range (years 0001-9999 in UTC).") from None
+    return instant
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class FilterDateTimeField(serializers.Field):
+    """A since/until query parameter (see `parse_filter_datetime`)."""
+
+    def to_internal_value(self, data) -> datetime:
+        if not isinstance(data, str):
+            raise serializers.ValidationError("An ISO 8601 date-time is required.")
+        try:
+            return parse_filter_datetime(data)
+        except ValueError as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+    def to_representation(self, value: datetime) -> str:
+        return value.isoformat()
+
+
+class FilterDateTimeFormField(forms.Field):
+    """The django-filter side of `parse_filter_datetime` (the therapist's shared lists)."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return parse_filter_datetime(str(value))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class FilterDateTimeFilter(django_filters.Filter):
+    field_class = FilterDateTimeFormField
+
+
+# --- Ids -------------------------------------------------------------------------------------------
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+_UUID_RE = re.compile(UUID_PATTERN)
+UUID_HELP = "A UUID in its canonical 8-4-4-4-12 form, any case; stored and echoed in lower case."
+
+
+def canonical_uuid(value) -> UUID | None:
+    """The UUID of a canonical 8-4-4-4-12 string (any case), else None: no integers, booleans, urn: or
+    32-hex forms, which `uuid.UUID` would convert."""
+    if isinstance(value, UUID):
+        return value
+    if not isinstance(value, str) or not _UUID_RE.match(value):
+        return None
+    return UUID(value)
+
+
+@extend_schema_field({"type": "string", "format": "uuid", "pattern": UUID_PATTERN})
+class CanonicalUUIDField(serializers.UUIDField):
+    """A client-generated id: a JSON string in the canonical UUID form, in any case."""
+
+    default_error_messages = {"invalid": "A UUID string in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx is required."}
+
+    def to_internal_value(self, data):
+        value = canonical_uuid(data)
+        if value is None:
+            self.fail("invalid")
+        return value

@@ -51,7 +51,7 @@ class DeleteWithBodySchema(AutoSchema):
 
 def delete_with_body(view_method):
     """Mark a view's `delete` as reading a body; put it under `@extend_schema`."""
-    view_method.schema = DeleteWithBodySchema
+    view_method.schema = DeleteWithBodyApiSchema
     return view_method
 
 
@@ -70,3 +70,199 @@ class TokenOrBearerScheme(OpenApiAuthenticationExtension):
             "name": "Authorization",
             "description": "`Token <token>` or `Bearer <token>`, as returned by auth/login or auth/register.",
         }
+
+
+# --- Operation ids ---------------------------------------------------------------------------------
+_VERBS = {"post": "create", "patch": "update", "put": "replace", "delete": "delete"}
+# Action-like routes, where "create…" would not say what the call does.
+OPERATION_IDS = {
+    ("post", "/api/v1/auth/register/"): "register",
+    ("post", "/api/v1/auth/login/"): "login",
+    ("post", "/api/v1/auth/logout/"): "logout",
+    ("post", "/api/v1/auth/logout-all/"): "logoutAll",
+    ("get", "/api/v1/me/"): "getMe",
+    ("patch", "/api/v1/me/"): "updateMe",
+    ("delete", "/api/v1/me/"): "deleteAccount",
+    ("get", "/api/v1/me/export/"): "exportMyData",
+    ("get", "/api/v1/sync/"): "syncPull",
+    ("post", "/api/v1/sync/"): "syncPush",
+    ("post", "/api/v1/shares/accept/"): "acceptShareInvite",
+    ("delete", "/api/v1/clients/{client_id}/"): "endClientShare",
+    ("delete", "/api/v1/devices/"): "deleteDeviceByToken",
+    ("post", "/api/v1/inbox/read-all/"): "markAllInboxItemsRead",
+    ("post", "/api/v1/inbox/{id}/read/"): "markInboxItemRead",
+    ("post", "/api/v1/inbox/{id}/opened/"): "markInboxItemOpened",
+}
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _pascal(segment: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in segment.replace("_", "-").split("-"))
+
+
+class ApiAutoSchema(AutoSchema):
+    """The API's AutoSchema: readable operation ids (`listCheckins`, `getCheckin`, `createCheckin`, …)."""
+
+    def get_operation_id(self):
+        method = self.method.lower()
+        explicit = OPERATION_IDS.get((method, self.path))
+        if explicit:
+            return explicit
+        segments = [s for s in self.path.removeprefix("/api/v1/").strip("/").split("/") if s]
+        words = []
+        for index, segment in enumerate(segments):
+            if segment.startswith("{"):
+                continue
+            followed_by_id = index + 1 < len(segments) and segments[index + 1].startswith("{")
+            last = index == len(segments) - 1
+            if followed_by_id or (last and method == "post"):
+                segment = _singular(segment)
+            words.append(_pascal(segment))
+        if method == "get":
+            verb = "list" if self._is_list_view() else "get"
+        else:
+            verb = _VERBS[method]
+        return verb + "".join(words)
+
+
+class DeleteWithBodyApiSchema(ApiAutoSchema, DeleteWithBodySchema):
+    pass
+
+
+# --- Postprocessing: what every operation shares --------------------------------------------------
+RETRY_AFTER = {
+    "description": "Seconds to wait before retrying.",
+    "schema": {"type": "integer", "minimum": 1},
+}
+REPLAYED = {
+    "description": "`true` when this answer is the stored answer of an earlier request with the same Idempotency-Key.",
+    "schema": {"type": "string", "enum": ["true"]},
+}
+_SHARED = {
+    400: "Invalid input; `error.fields` names each offending field (also malformed or too deeply nested JSON).",
+    401: _DESCRIPTIONS[401],
+    404: _DESCRIPTIONS[404],
+    413: _DESCRIPTIONS[413],
+    415: "The body is not `application/json`.",
+    429: _DESCRIPTIONS[429],
+}
+# Component names a developer would write (drf-spectacular derives the left-hand ones).
+COMPONENT_RENAMES = {
+    "PatchedCheckInUpdateRequest": "CheckInPatch",
+    "PatchedRegulationLogUpdateRequest": "RegulationLogPatch",
+    "PatchedMeUpdateRequest": "MePatch",
+    "PatchedGrantUpdateRequest": "SharePatch",
+    "CheckInWriteRequest": "CheckInCreate",
+    "RegulationLogWriteRequest": "RegulationLogCreate",
+    "SyncItemRequest": "SyncPushItem",
+    "BatchRequest": "SyncPushBatch",
+    "BatchResult": "SyncPushResults",
+    "Result": "SyncPushResult",
+    "ResultStatusEnum": "SyncPushStatus",
+    "ItemError": "SyncItemError",
+    "Change": "SyncChange",
+    "ChangeOpEnum": "SyncChangeOp",
+    "SyncItemOpEnum": "SyncPushOp",
+    "Feed": "SyncFeed",
+    "TypeEnum": "EntryType",
+    "Item": "InstrumentItem",
+    "ErrorBody": "ErrorDetail",
+}
+TAG_DESCRIPTIONS = {
+    "auth": "Register, log in (one token per device), log out.",
+    "me": "The signed-in user: profile, export, erasure.",
+    "instruments": "Versioned questionnaires used by check-ins.",
+    "checkins": "Belief check-ins (client-generated ids; idempotent creates).",
+    "regulation-logs": "Regulation logs (client-generated ids; idempotent creates).",
+    "vocabularies": "Triggers, emotions and strategies a regulation log may use.",
+    "sync": "Offline sync: change feed (pull) and batch upload (push).",
+    "trends": "Series and statistics toward a secure working model.",
+    "summaries": "Stored weekly summaries.",
+    "shares": "A client's shares with therapists: invites, scopes, revoke, access log.",
+    "clients": "A verified therapist's view of the clients who share with them.",
+    "reminders": "The user's reminder schedule.",
+    "devices": "Push tokens of the user's devices.",
+    "inbox": "In-app notifications and read receipts.",
+}
+
+
+def _rename_refs(node, renames: dict[str, str]):
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            name = ref.rsplit("/", 1)[1]
+            if name in renames:
+                node["$ref"] = "#/components/schemas/" + renames[name]
+        for value in node.values():
+            _rename_refs(value, renames)
+    elif isinstance(node, list):
+        for value in node:
+            _rename_refs(value, renames)
+
+
+def _error_response(status: int) -> dict:
+    response = {
+        "description": _SHARED[status],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    if status == 429:
+        response["headers"] = {"Retry-After": RETRY_AFTER}
+    return response
+
+
+def postprocess(result, generator, request, public):
+    """Declare what every operation shares, so the schema says exactly what the server does.
+
+    - 400/413/415 on every operation that takes a body (the JSON parser, the size limit), 400 on
+      every one with query parameters, 404 on every one with path parameters;
+    - 404 also for a pagination cursor that is not one of ours;
+    - 401 and 429 (with Retry-After) on every authenticated operation (the per-user throttle), 429 on
+      the public auth routes (their own throttle);
+    - `Idempotent-Replayed` on the 2xx answers of operations that honour Idempotency-Key;
+    - component renames and tag descriptions."""
+    schemas = result.get("components", {}).get("schemas", {})
+    renames = {old: new for old, new in COMPONENT_RENAMES.items() if old in schemas and new not in schemas}
+    for old, new in renames.items():
+        schemas[new] = schemas.pop(old)
+    _rename_refs(result, renames)
+    result["components"]["schemas"] = dict(sorted(schemas.items()))
+    record = schemas.get("SyncChange", {}).get("properties", {}).get("record")
+    if record is not None:
+        record["nullable"] = True  # deletes carry no record (tombstones hold no health data)
+
+    for _path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            responses = operation.setdefault("responses", {})
+            params = operation.get("parameters", [])
+            statuses = {429}
+            if operation.get("security") != [{}] and {"tokenAuth": []} in operation.get("security", []):
+                statuses.add(401)
+            if "requestBody" in operation:
+                statuses |= {400, 413, 415}
+            if any(p.get("in") == "query" for p in params):
+                statuses.add(400)
+            if any(p.get("in") == "path" or (p.get("in"), p.get("name")) == ("query", "cursor") for p in params):
+                statuses.add(404)
+            for status in sorted(statuses):
+                if str(status) not in responses:
+                    responses[str(status)] = _error_response(status)
+                elif status == 429:
+                    responses["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+            if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in params):
+                for code, response in responses.items():
+                    if code.startswith("2"):
+                        response.setdefault("headers", {})["Idempotent-Replayed"] = REPLAYED
+            operation["responses"] = dict(sorted(responses.items()))
+
+    used = {tag for ops in result.get("paths", {}).values() for op in ops.values() for tag in op.get("tags", [])}
+    result["tags"] = [{"name": tag, "description": TAG_DESCRIPTIONS.get(tag, tag.capitalize())} for tag in sorted(used)]
+    return result

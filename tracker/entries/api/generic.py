@@ -17,14 +17,19 @@ from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
+from tracker.common.api.fields import FILTER_DATETIME_HELP, FilterDateTimeField
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import NotFound
 from tracker.entries.services.entries import EntryWrite, WriteOutcome
 
 
 class ListQuerySerializer(serializers.Serializer):
-    since = serializers.DateTimeField(required=False, help_text="Only entries with occurred_at ≥ since.")
-    until = serializers.DateTimeField(required=False, help_text="Only entries with occurred_at < until (exclusive).")
+    since = FilterDateTimeField(
+        required=False, help_text="Only entries with occurred_at ≥ since. " + FILTER_DATETIME_HELP
+    )
+    until = FilterDateTimeField(
+        required=False, help_text="Only entries with occurred_at < until (exclusive). " + FILTER_DATETIME_HELP
+    )
 
     def validate(self, attrs):
         if "since" in attrs and "until" in attrs and attrs["since"] >= attrs["until"]:

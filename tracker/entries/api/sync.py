@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracker.common.api.errors import application_error_body, flatten_fields
+from tracker.common.api.fields import CanonicalUUIDField, canonical_uuid
 from tracker.common.api.reuse import reusable
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import ApplicationError, Invalid, RequestTooLarge
@@ -74,7 +75,7 @@ class SyncItemSerializer(serializers.Serializer):
         choices=["create", "update", "delete"],
         help_text="create: a new entry (idempotent); update: the full edited record; delete: leave a tombstone.",
     )
-    id = serializers.UUIDField(help_text="The entry's client-generated id.")
+    id = CanonicalUUIDField(help_text="The entry's client-generated id.")
     base_revision = serializers.IntegerField(
         min_value=1,
         required=False,
@@ -89,7 +90,7 @@ class SyncItemSerializer(serializers.Serializer):
         if attrs["op"] in ("create", "update") and "record" not in attrs:
             raise serializers.ValidationError({"record": ["Required for create and update."]})
         record_id = (attrs.get("record") or {}).get("id")
-        if record_id is not None and str(record_id) != str(attrs["id"]):
+        if record_id is not None and canonical_uuid(record_id) != attrs["id"]:
             raise serializers.ValidationError({"record.id": ["Must equal the item's id (or be left out)."]})
         return attrs
 

@@ -1,0 +1,219 @@
+"""Issue 12: no 5xx from any input, one path form, canonical UUID ids — the cases a fuzzer found.
+
+The live-server run of schemathesis and of the generated clients is `bin/contract-tests` (.ci/run);
+these are the same cases as focused in-suite tests on whichever database the suite runs."""
+
+import json
+import uuid
+
+import pytest
+from django.test import override_settings
+
+from tests.entries.entry_factories import checkin_body, make_checkin
+from tests.entries.test_regulation_api import log_body, make_log
+from tests.helpers import assert_error
+from tests.sharing.factories import ShareGrantFactory
+
+pytestmark = pytest.mark.django_db
+
+DEEP = "[" * 1000 + "]" * 1000
+
+
+# --- 1. Bodies ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("url", ["/api/v1/auth/login/", "/api/v1/auth/register/", "/api/v1/checkins/", "/api/v1/sync/"])
+@pytest.mark.parametrize("body", [DEEP, '{"a":' * 1000 + "1" + "}" * 1000, '{"items": ' + DEEP + "}"])
+def test_deeply_nested_json_is_a_400_everywhere(client_api, url, body):
+    response = client_api.generic("POST", url, body, content_type="application/json")
+    assert_error(response, 400, "validation_error")
+
+
+@override_settings(DEBUG=True)
+def test_deeply_nested_json_is_a_json_400_also_under_debug(anon_api):
+    response = anon_api.generic("POST", "/api/v1/auth/login/", DEEP, content_type="application/json")
+    assert_error(response, 400)
+    assert len(response.content) < 1000
+
+
+def test_moderate_nesting_inside_strings_does_not_count(client_api):
+    body = checkin_body(note="[" * 500 + "{" * 500)
+    assert client_api.post("/api/v1/checkins/", body, format="json").status_code == 201
+
+
+@pytest.mark.parametrize("text", ['{"email": NaN}', '{"email": Infinity}', "{bad json", b"\xff\xfe".decode("latin-1")])
+def test_non_json_bodies_are_a_400(anon_api, text):
+    response = anon_api.generic("POST", "/api/v1/auth/login/", text, content_type="application/json")
+    assert_error(response, 400)
+
+
+# --- 1. Query strings: since/until on every list --------------------------------------------------------
+BAD_TIMES = [
+    ("until", "2026-01-01T00:00:00+21:54"),  # PostgreSQL: time zone displacement out of range
+    ("since", "2026-01-01T00:00:00-18:01"),
+    ("since", "0001-01-01T00:00:00+01:00"),  # SQLite: date value out of range
+    ("until", "9999-12-31T23:59:59-01:00"),
+    ("since", "not-a-time"),
+    ("since", "2026-13-01T00:00:00Z"),
+    ("until", "2026-01-01T00:00:00.5+00:00:30"),
+]
+
+
+def every_list(client_user) -> list[str]:
+    return [
+        "/api/v1/checkins/",
+        "/api/v1/regulation-logs/",
+        f"/api/v1/clients/{client_user.id}/checkins/",
+        f"/api/v1/clients/{client_user.id}/regulation-logs/",
+    ]
+
+
+@pytest.fixture
+def shared_history(client_user, therapist):
+    ShareGrantFactory(client=client_user, therapist=therapist)
+    make_checkin(client_user)
+    make_log(client_user)
+
+
+def api_for_url(url, client_api, therapist_api):
+    return therapist_api if "/clients/" in url else client_api
+
+
+@pytest.mark.parametrize("param, value", BAD_TIMES)
+def test_bad_or_out_of_range_filters_are_a_400_on_every_list(
+    client_api, therapist_api, client_user, shared_history, param, value
+):
+    for url in every_list(client_user):
+        response = api_for_url(url, client_api, therapist_api).get(url, {param: value})
+        assert_error(response, 400, "validation_error", fields=[param])
+
+
+@pytest.mark.parametrize(
+    "params, count",
+    [
+        ({"since": "2000-01-01T00:00:00+14:00"}, 1),
+        ({"since": "2000-01-01T00:00:00"}, 1),  # without an offset: UTC
+        ({"until": "2000-01-01T00:00:00-18:00"}, 0),
+        ({"since": "0001-01-02T00:00:00Z", "until": "9999-12-29T00:00:00Z"}, 1),
+    ],
+)
+def test_valid_filters_answer_the_same_on_every_list(
+    client_api, therapist_api, client_user, shared_history, params, count
+):
+    for url in every_list(client_user):
+        response = api_for_url(url, client_api, therapist_api).get(url, params)
+        assert response.status_code == 200, (url, response.content[:300])
+        assert len(response.json()["results"]) == count, url
+
+
+def test_since_after_until_is_a_400_on_every_list(client_api, therapist_api, client_user, shared_history):
+    params = {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
+    for url in every_list(client_user):
+        assert_error(api_for_url(url, client_api, therapist_api).get(url, params), 400, fields=["until"])
+
+
+# --- 1. Paths and errors under DEBUG ------------------------------------------------------------------
+@override_settings(DEBUG=True)
+@pytest.mark.parametrize(
+    "method, url, status",
+    [
+        ("get", "/api/v1/does-not-exist", 404),
+        ("post", "/api/v1/does-not-exist/", 404),
+        ("get", "/api/nothing-here", 404),
+        ("get", "/api/v1/checkins/not-a-uuid/", 404),
+        ("put", "/api/v1/me/", 405),
+        ("delete", "/api/v1/checkins/", 405),
+    ],
+)
+def test_every_api_error_is_json_also_under_debug(client_api, method, url, status):
+    response = getattr(client_api, method)(url)
+    assert response["Content-Type"].startswith("application/json")
+    assert_error(response, status)
+
+
+@override_settings(DEBUG=True)
+def test_an_uncaught_exception_is_a_json_500_under_debug(client_api, monkeypatch):
+    from tracker.accounts.api import views
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(views.MeView, "get", boom)
+    client_api.raise_request_exception = False
+    response = client_api.get("/api/v1/me/")
+    assert_error(response, 500, "server_error")
+
+
+# --- 2. One path convention ------------------------------------------------------------------------------
+def test_every_api_route_ends_with_a_slash():
+    from tests.test_conventions import api_routes
+
+    assert all(route.endswith("/") for route, _ in api_routes())
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_a_write_without_the_slash_is_served_not_redirected(client_api, client_user, settings, debug):
+    settings.DEBUG = debug
+    body = checkin_body()
+    response = client_api.post("/api/v1/checkins", body, format="json")
+    assert response.status_code == 201, response.content[:300]
+    assert client_api.get(f"/api/v1/checkins/{body['id']}").json()["id"] == body["id"]
+    assert client_api.post("/api/v1/shares/invites", {}, format="json").status_code in (201, 400)
+    assert client_api.get("/api/v1/me").status_code == 200
+    assert client_api.get("/api/v1/me/").status_code == 200
+
+
+# --- 3. Ids ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        5,
+        0,
+        False,
+        True,
+        1.5,
+        None,
+        [],
+        {},
+        "",
+        "urn:uuid:12345678-1234-5678-1234-567812345678",
+        "12345678123456781234567812345678",
+        "{12345678-1234-5678-1234-567812345678}",
+        "12345678-1234-5678-1234-56781234567",
+    ],
+)
+def test_non_canonical_ids_are_a_400_naming_the_field(client_api, bad_id):
+    assert_error(client_api.post("/api/v1/checkins/", checkin_body(id=bad_id), format="json"), 400, fields=["id"])
+    assert_error(client_api.post("/api/v1/regulation-logs/", log_body(id=bad_id), format="json"), 400, fields=["id"])
+    item = {"type": "checkin", "op": "create", "id": bad_id, "record": checkin_body()}
+    result = client_api.post("/api/v1/sync/", {"items": [item]}, format="json").json()["results"][0]
+    assert result["status"] == "invalid" and "id" in result["error"]["fields"], result
+
+
+def test_upper_case_ids_are_accepted_everywhere_and_echoed_in_lower_case(client_api):
+    upper = str(uuid.uuid4()).upper()
+    created = client_api.post("/api/v1/checkins/", checkin_body(id=upper), format="json")
+    assert created.status_code == 201 and created.json()["id"] == upper.lower()
+    again = client_api.post("/api/v1/checkins/", checkin_body(id=upper.lower()) | _same(created), format="json")
+    assert again.status_code == 200
+    assert client_api.get(f"/api/v1/checkins/{upper}/").json()["id"] == upper.lower()
+
+    sync_id = str(uuid.uuid4()).upper()
+    body = checkin_body(id=sync_id)
+    items = [{"type": "checkin", "op": "create", "id": sync_id, "record": body}]
+    result = client_api.post("/api/v1/sync/", {"items": items}, format="json").json()["results"][0]
+    assert result["status"] == "created" and result["id"] == sync_id.lower(), result
+    retry = client_api.post("/api/v1/sync/", {"items": [dict(items[0], id=sync_id.lower())]}, format="json")
+    assert retry.json()["results"][0]["status"] == "unchanged"
+    assert client_api.get(f"/api/v1/checkins/{sync_id.lower()}/").status_code == 200
+
+
+def _same(created) -> dict:
+    data = created.json()
+    return {"occurred_at": data["occurred_at"], "note": data["note"], "responses": data["responses"]}
+
+
+def test_sync_feed_and_rest_agree_on_the_id_form(client_api):
+    upper = str(uuid.uuid4()).upper()
+    client_api.post("/api/v1/checkins/", checkin_body(id=upper), format="json")
+    changes = client_api.get("/api/v1/sync/").json()["changes"]
+    assert [c["id"] for c in changes] == [upper.lower()]
+    assert json.dumps(changes).count(upper) == 0
