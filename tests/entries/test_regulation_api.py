@@ -311,3 +311,16 @@ def test_vocabularies_serve_every_code_with_strategy_families(client_api):
         "interpersonal": 0,
         "self_soothing": 1,
     }
+
+
+def test_a_patch_with_an_incomplete_emotion_is_a_400_not_a_500(client_api):
+    """Found by schemathesis: partial validation reached the nested emotion and dropped its label."""
+    log_id = str(uuid.uuid4())
+    created = client_api.post(
+        "/api/v1/regulation-logs/",
+        {"id": log_id, "occurred_at": "2026-11-20T10:00:00+01:00", "trigger": "conflict", "intensity_before": 6},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+    response = client_api.patch(f"/api/v1/regulation-logs/{log_id}/", {"emotions": [{"intensity": 0}]}, format="json")
+    assert_error(response, 400, "validation_error", fields=["emotions"])
