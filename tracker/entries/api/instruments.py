@@ -36,14 +36,26 @@ class ItemSerializer(serializers.Serializer):
 
 class DimensionNormSerializer(serializers.Serializer):
     r = serializers.FloatField(help_text="Reliability used for the Reliable Change Index.")
-    r_kind = serializers.CharField(help_text="Which reliability (e.g. test-retest).")
+    r_kind = serializers.ChoiceField(
+        choices=["test_retest", "internal_consistency", "latent_stability", "stability", "assumed", "unverified"],
+        help_text="What kind of coefficient r is (see docs/psychometrics.md).",
+    )
+    r_interval = serializers.CharField(allow_null=True, help_text="Retest/stability interval, e.g. `30 days`.")
+    r_label = serializers.CharField(help_text="The kind of r in plain words.")
     sd = serializers.FloatField(help_text="Norm standard deviation used for the Reliable Change Index.")
     source = serializers.CharField()
     provisional = serializers.BooleanField(help_text="True until confirmed norms exist; results using them say so.")
 
 
+class CorrelationSerializer(serializers.Serializer):
+    r = serializers.FloatField(help_text="Correlation between the anxiety and avoidance scales (joint RCI test).")
+    source = serializers.CharField()
+    provisional = serializers.BooleanField()
+
+
 class MetadataSerializer(serializers.Serializer):
     dimensions = serializers.DictField(child=DimensionNormSerializer(), help_text="Keyed by anxiety / avoidance.")
+    interscale_correlation = CorrelationSerializer(required=False)
     note = serializers.CharField(required=False)
 
 

@@ -28,10 +28,16 @@ class TargetScoresSerializer(serializers.Serializer):
     self_model = serializers.FloatField(help_text="8 - anxiety: how worthy of care you feel (1-7).")
     other_model = serializers.FloatField(help_text="8 - avoidance: how available others seem (1-7).")
     quadrant = serializers.ChoiceField(
-        choices=scoring.QUADRANTS, help_text="A tendency label at the configured cut (default 4), never a diagnosis."
+        choices=scoring.QUADRANTS,
+        help_text=(
+            "A tendency label at the configured cut c (default 4), never a diagnosis: secure exactly when both "
+            "dimensions are <= c (distance_to_secure 0); preoccupied anxiety > c; dismissing avoidance > c; "
+            "fearful both > c."
+        ),
     )
     distance_to_secure = serializers.FloatField(
-        help_text="sqrt(max(0, avoidance - c)² + max(0, anxiety - c)²); 0 inside the secure quadrant."
+        help_text="sqrt(max(0, avoidance - c)² + max(0, anxiety - c)²); 0 exactly when the quadrant is secure "
+        "(both dimensions <= c, the cut included)."
     )
 
 
@@ -45,7 +51,10 @@ class ScoresSerializer(TargetScoresSerializer):
     targets = serializers.DictField(
         child=TargetScoresSerializer(),
         required=False,
-        help_text="ECR-RS only: one score set per answered relationship target; the headline scores are their mean.",
+        help_text=(
+            "ECR-RS only: one score set per answered relationship target; the headline scores are the global "
+            "score (mean of all four targets) and `partial` is true when not all four were answered."
+        ),
     )
 
 
