@@ -56,6 +56,11 @@ class ScoresSerializer(TargetScoresSerializer):
             "score (mean of all four targets) and `partial` is true when not all four were answered."
         ),
     )
+    partial = serializers.BooleanField(
+        required=False,
+        help_text="ECR-RS only: true when not every relationship target was answered, so the headline scores "
+        "are the mean of the answered targets, not the global score.",
+    )
 
 
 class ResponseItemSerializer(serializers.Serializer):

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from tracker.common.errors import Conflict, Invalid
 from tracker.entries.selectors.instruments import InstrumentCatalog
+from tracker.entries.services.instruments import wording_loaded
 from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, edit_window, entries_apply
 from tracker.insights import scoring
 from tracker.models import CheckIn, Instrument
@@ -73,7 +74,14 @@ def checkin_values(
     note: str = "",
     catalog: InstrumentCatalog | None = None,
 ) -> dict:
-    """Model field values for a check-in, scores included; `Invalid` naming `responses` if unscorable."""
+    """Model field values for a check-in, scores included; `Invalid` naming `responses` if unscorable,
+    `Conflict(code="instrument_wording_missing")` for an instrument whose licensed wording is not loaded."""
+    if not wording_loaded(instrument.definition):
+        raise Conflict(
+            f"{instrument.code} v{instrument.version} has no item wording loaded yet; a clinic must load its "
+            "licensed wording (manage.py load_instruments --path DIR) before check-ins can use it.",
+            code="instrument_wording_missing",
+        )
     key = catalog.scoring_key(instrument) if catalog else scoring.key_from_definition(instrument.definition)
     try:
         scores = scoring.score(key, responses, cut=settings.QUADRANT_CUT)
