@@ -9,8 +9,8 @@ from rest_framework.views import APIView
 
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import NotFound
-from tracker.entries.services.instruments import wording_loaded
 from tracker.entries.selectors.instruments import instrument_catalog, instrument_get, instrument_versions
+from tracker.entries.services.instruments import wording_loaded
 from tracker.insights import scoring
 from tracker.models import Instrument
 
@@ -118,7 +118,7 @@ class InstrumentSerializer(InstrumentSummarySerializer):
 class InstrumentListView(APIView):
     @extend_schema(
         responses={200: InstrumentSummarySerializer(many=True), **ERROR_RESPONSES(401)},
-        summary="Available instruments (newest version of each, the default first; clients only see those with wording loaded)",
+        summary="Available instruments (newest of each, default first; clients see those with wording loaded)",
     )
     def get(self, request):
         catalog = instrument_catalog()

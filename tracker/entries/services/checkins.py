@@ -11,8 +11,8 @@ from django.conf import settings
 
 from tracker.common.errors import Conflict, Invalid
 from tracker.entries.selectors.instruments import InstrumentCatalog
-from tracker.entries.services.instruments import wording_loaded
 from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, edit_window, entries_apply
+from tracker.entries.services.instruments import wording_loaded
 from tracker.insights import scoring
 from tracker.models import CheckIn, Instrument
 
