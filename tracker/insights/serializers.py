@@ -313,6 +313,16 @@ class WeeklySummaryPayloadSerializer(serializers.Serializer):
         required=False,
         help_text="The change in distance to secure since the previous week; no_comparison without check-ins in both.",
     )
+    tendency = serializers.ChoiceField(
+        choices=QUADRANTS,
+        required=False,
+        allow_null=True,
+        help_text="The settled tendency: named only when this week and the previous one fell in the same "
+        "quadrant (two-week rule); null otherwise. `quadrant` is this week's own position.",
+    )
+    safety_flags = serializers.IntegerField(
+        required=False, help_text="Check-ins and logs of the week with a safety flag."
+    )
     regulation = RegulationSerializer(required=False)
 
     def to_representation(self, instance):

@@ -85,6 +85,7 @@ class Episode:
     strategies: Sequence[str]
     reached_out: bool | None
     recovery_minutes: int | None
+    safety_flag: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,16 @@ from rest_framework import serializers
 
 from tracker.common.api.fields import (
     OffsetDateTimeField,
+    StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
     local_isoformat,
     offset_minutes,
 )
 from tracker.entries.selectors.instruments import InstrumentCatalog
+from tracker.entries.serializers.regulation import CrisisResourcesSerializer
 from tracker.entries.services import checkins as checkin_services
+from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, edit_window
 from tracker.insights import scoring
 from tracker.models import CheckIn
@@ -82,6 +85,10 @@ class CheckInSerializer(serializers.ModelSerializer):
     responses = ResponseItemSerializer(many=True)
     scores = serializers.SerializerMethodField()
     editable_until = serializers.SerializerMethodField(help_text="Edits are refused (409) after this time.")
+    safety = serializers.BooleanField(
+        source="safety_answer", allow_null=True, help_text="The answer to the optional safety question."
+    )
+    safety_flag = serializers.BooleanField(help_text="Set when the safety answer is yes; a shared therapist sees it.")
 
     class Meta:
         model = CheckIn
@@ -94,6 +101,8 @@ class CheckInSerializer(serializers.ModelSerializer):
             "responses",
             "note",
             "scores",
+            "safety",
+            "safety_flag",
             "revision",
             "created_at",
             "updated_at",
@@ -127,6 +136,25 @@ class CheckInSerializer(serializers.ModelSerializer):
         return (checkin.created_at + edit_window()).isoformat()
 
 
+class CheckInDetailSerializer(CheckInSerializer):
+    """The single check-in shape (create, detail, edit): adds crisis resources when it is flagged."""
+
+    crisis_resources = serializers.SerializerMethodField(
+        help_text="Present (not null) when safety_flag is set: help for the user's country."
+    )
+
+    class Meta(CheckInSerializer.Meta):
+        fields = [*CheckInSerializer.Meta.fields, "crisis_resources"]
+        read_only_fields = fields
+
+    @extend_schema_field(CrisisResourcesSerializer(allow_null=True))
+    def get_crisis_resources(self, checkin: CheckIn) -> dict | None:
+        if not checkin.safety_flag:
+            return None
+        request = self.context.get("request")
+        return regulation_services.crisis_resources_for_user(getattr(request, "user", None))
+
+
 # --- Write shapes ----------------------------------------------------------------------------------
 class CheckInWriteSerializer(serializers.Serializer):
     """A check-in as the phone sends it (create, and full records in sync)."""
@@ -153,8 +181,16 @@ class CheckInWriteSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="Optional free text, encrypted at rest.",
     )
+    safety = StrictBooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Answer to the optional safety question (urges to harm yourself); true flags the check-in "
+        "and the response carries crisis resources.",
+    )
 
     def validate(self, attrs: dict) -> dict:
+        if "safety" in attrs:
+            attrs["safety_answer"] = attrs.pop("safety")
         catalog: InstrumentCatalog = self.context["catalog"]
         code, version = attrs.pop("instrument", None), attrs.pop("instrument_version", None)
         if code is None:

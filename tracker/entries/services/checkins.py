@@ -31,7 +31,7 @@ def responses_normalize(responses: list[dict]) -> list[dict]:
 class CheckInKind(EntryKind):
     name = "checkin"
     model = CheckIn
-    content_fields = ("instrument_id", "occurred_at", "utc_offset_minutes", "responses", "note")
+    content_fields = ("instrument_id", "occurred_at", "utc_offset_minutes", "responses", "note", "safety_answer")
     value_fields = (
         "instrument",
         "occurred_at",
@@ -45,6 +45,8 @@ class CheckInKind(EntryKind):
         "distance_to_secure",
         "quadrant",
         "extra_scores",
+        "safety_answer",
+        "safety_flag",
     )
     select_related = ("instrument",)
 
@@ -73,6 +75,7 @@ def checkin_values(
     responses: list[dict],
     note: str = "",
     catalog: InstrumentCatalog | None = None,
+    safety_answer: bool | None = None,
 ) -> dict:
     """Model field values for a check-in, scores included; `Invalid` naming `responses` if unscorable,
     `Conflict(code="instrument_wording_missing")` for an instrument whose licensed wording is not loaded."""
@@ -100,6 +103,8 @@ def checkin_values(
         "distance_to_secure": scores.distance_to_secure,
         "quadrant": scores.quadrant,
         "extra_scores": scores.extra,
+        "safety_answer": safety_answer,
+        "safety_flag": bool(safety_answer),
     }
 
 
@@ -113,6 +118,7 @@ def checkin_create(
     responses: list[dict],
     note: str = "",
     now: datetime | None = None,
+    safety_answer: bool | None = None,
 ) -> WriteOutcome:
     """Create (or recognise a retry of) a check-in: `created`, `unchanged` or `conflict`."""
     values = checkin_values(
@@ -121,6 +127,7 @@ def checkin_create(
         utc_offset_minutes=utc_offset_minutes,
         responses=responses,
         note=note,
+        safety_answer=safety_answer,
     )
     return entries_apply(user=user, writes=[EntryWrite(CheckInKind, "create", id, values)], now=now)[0]
 
@@ -136,6 +143,7 @@ def checkin_update(
         "utc_offset_minutes": checkin.utc_offset_minutes,
         "responses": checkin.responses,
         "note": checkin.note,
+        "safety_answer": checkin.safety_answer,
     }
     current.update(changes)
     values = checkin_values(**current)
