@@ -328,3 +328,18 @@ def test_trend_for_user_keeps_instruments_apart_and_computes_rc_from_the_stored_
     assert rc["rc"] == pytest.approx(7.5758, abs=1e-4) and rc["change"] == "worsened"
     assert body["other_instruments"][0]["key"] == "wmc:1"
     assert body["adherence"]["done"] == 7
+
+
+def test_docs_psychometrics_lists_every_shipped_value():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "psychometrics.md").read_text(encoding="utf-8")
+    for code, definition in SHIPPED.items():
+        rows = [line for line in doc.splitlines() if line.startswith(f"| `{code}`")]
+        assert len(rows) == 2, code
+        for row, dimension in zip(rows, ("anxiety", "avoidance"), strict=True):
+            raw = definition["metadata"]["dimensions"][dimension]
+            cells = [c.strip() for c in row.split("|")]
+            assert float(cells[3]) == raw["sd"] and float(cells[4]) == raw["r"], (code, dimension)
+            assert f"`{raw['r_kind']}`" in cells[5]
+        assert f"{definition['metadata']['interscale_correlation']['r']} (" in rows[0]
