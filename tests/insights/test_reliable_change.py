@@ -343,3 +343,43 @@ def test_docs_psychometrics_lists_every_shipped_value():
             assert float(cells[3]) == raw["sd"] and float(cells[4]) == raw["r"], (code, dimension)
             assert f"`{raw['r_kind']}`" in cells[5]
         assert f"{definition['metadata']['interscale_correlation']['r']} (" in rows[0]
+
+
+def test_reliable_change_sign_and_difference_at_the_edges():
+    # A configured low threshold makes small changes reliable: the sign alone decides the label.
+    small_up = trends.reliable_change(baseline=3.0, now=3.5, sd=1.0, r=0.5, threshold=0.1)  # RC = 0.5
+    assert small_up["rc"] == pytest.approx(0.5) and small_up["change"] == "worsened"
+    assert small_up["difference"] == pytest.approx(0.5) and small_up["se_diff"] == pytest.approx(1.0)
+    # No change at all, with a threshold below zero, is "reliable" but never a worsening.
+    flat = trends.reliable_change(baseline=3.0, now=3.0, sd=1.0, r=0.5, threshold=-1.0)
+    assert flat["reliable"] is True and flat["change"] == "improved"
+
+
+def test_joint_result_names_its_inputs_and_p_equal_to_alpha_is_not_reliable():
+    result = trends.joint_reliable_change(rc_anxiety=1.0, rc_avoidance=0.5, correlation=0.25, alpha=0.05)
+    assert result["alpha"] == 0.05 and result["correlation"] == 0.25
+    at = trends.joint_reliable_change(rc_anxiety=1.0, rc_avoidance=0.5, correlation=0.25, alpha=result["p"])
+    assert at["reliable"] is False
+
+
+@pytest.mark.parametrize(
+    ("n", "slope", "worsening", "value", "reason"),
+    [
+        (2, -1.0, [], "insufficient_data", "fewer_than_min_points"),
+        (5, -1.0, ["anxiety"], "worsening", "reliable_worsening"),
+        (5, 1.0, [], "worsening", "distance_slope_positive"),
+        (5, -1.0, [], "improving", "distance_slope_negative"),
+        (5, 0.0, [], "stable", "distance_slope_flat"),
+    ],
+)
+def test_direction_reports_its_reason_and_thresholds(n, slope, worsening, value, reason):
+    config = trends.TrendConfig(direction_min_points=3, flat_slope_per_week=0.07)
+    assert trends.direction(n_points=n, distance_slope=slope, reliable_worsening=worsening, config=config) == {
+        "value": value,
+        "reason": reason,
+        "n": n,
+        "min_points": 3,
+        "distance_slope_per_week": slope,
+        "flat_slope_per_week": 0.07,
+        "reliable_worsening": worsening,
+    }
