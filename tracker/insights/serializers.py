@@ -313,11 +313,11 @@ class WeeklySummaryPayloadSerializer(serializers.Serializer):
         required=False,
         help_text="The change in distance to secure since the previous week; no_comparison without check-ins in both.",
     )
-    tendency = serializers.ChoiceField(
-        choices=QUADRANTS,
+    tendency = serializers.CharField(
         required=False,
         allow_null=True,
-        help_text="The settled tendency: named only when this week and the previous one fell in the same "
+        help_text="secure, preoccupied, dismissing or fearful. The settled tendency: named only when this week "
+        "and the previous one fell in the same "
         "quadrant (two-week rule); null otherwise. `quadrant` is this week's own position.",
     )
     safety_flags = serializers.IntegerField(
