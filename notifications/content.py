@@ -72,7 +72,9 @@ def summary_lines(payload: Any) -> list[str]:
     if isinstance(regulation, dict):
         episodes = _number(regulation.get("episodes"))
         drop = _number(regulation.get("mean_drop"))
-        if episodes and drop is not None and drop > 0:
+        flagged = _number(summary.get("safety_flags"))
+        # Never praise regulation in a week that raised a safety flag.
+        if episodes and drop is not None and drop > 0 and not flagged:
             lines.append(CALMING_HELPED_LINE)
         reached = _number(regulation.get("co_regulation_share"))
         if episodes and reached is not None and reached > 0:

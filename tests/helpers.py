@@ -56,3 +56,22 @@ def at_once(call, clients) -> list:
     for thread in threads:
         thread.join(30)
     return results
+
+
+def load_licensed_wording(tmp_path, codes=("ecr-r", "ecr-s", "ecr-rs", "rq")) -> None:
+    """What a deploying clinic does: copy the shipped scoring keys, put its licensed wording in, and
+    load them with `manage.py load_instruments --path DIR`."""
+    import json
+
+    from django.core.management import call_command
+
+    from tracker.entries.services.instruments import definitions_read
+
+    folder = tmp_path / "clinic-wording"
+    folder.mkdir(exist_ok=True)
+    for definition in definitions_read():
+        if definition["code"] in codes:
+            for item in definition["items"]:
+                item["text"] = f"Clinic wording of {definition['code']} statement {item['number']}"
+            (folder / f"{definition['code']}.json").write_text(json.dumps(definition))
+    call_command("load_instruments", path=folder)

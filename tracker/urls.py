@@ -22,6 +22,7 @@ urlpatterns = [
     path("regulation-logs/", regulation.RegulationLogListView.as_view(), name="regulation-log-list"),
     path("regulation-logs/<anyuuid:pk>/", regulation.RegulationLogDetailView.as_view(), name="regulation-log-detail"),
     path("vocabularies/", regulation.VocabulariesView.as_view(), name="vocabularies"),
+    path("crisis-resources/", regulation.CrisisResourcesView.as_view(), name="crisis-resources"),
     path("sync/", sync.SyncView.as_view(), name="sync"),
     path("trends/", trends.TrendsView.as_view(), name="trends"),
     path("summaries/", trends.SummaryListView.as_view(), name="summary-list"),

@@ -8,7 +8,7 @@ import time_machine
 from django.utils import timezone
 
 from tests.entries.entry_factories import checkin_body, local_time, make_checkin, wmc_responses
-from tests.helpers import assert_error
+from tests.helpers import assert_error, load_licensed_wording
 from tracker.models import CheckIn
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,8 @@ def test_far_future_times_are_refused_but_clock_drift_is_tolerated(client_api):
     assert client_api.post(URL, checkin_body(occurred_at=drift), format="json").status_code == 201
 
 
-def test_ecr_rs_check_in_reports_one_score_set_per_target(client_api):
+def test_ecr_rs_check_in_reports_one_score_set_per_target(client_api, tmp_path):
+    load_licensed_wording(tmp_path, ["ecr-rs"])
     responses = [{"item": n, "value": 7, "target": "partner"} for n in range(1, 10)]
     responses += [{"item": n, "value": 2, "target": "mother"} for n in range(1, 10)]
     response = client_api.post(URL, checkin_body(instrument="ecr-rs", responses=responses), format="json")
@@ -134,9 +135,11 @@ def test_ecr_rs_check_in_reports_one_score_set_per_target(client_api):
     assert set(scores["targets"]) == {"partner", "mother"}
     assert scores["targets"]["partner"]["avoidance"] == 3.0
     assert scores["anxiety"] == 4.5
+    assert scores["partial"] is True  # two of four targets: no global score
 
 
-def test_rq_check_in_reports_models_of_self_and_others(client_api):
+def test_rq_check_in_reports_models_of_self_and_others(client_api, tmp_path):
+    load_licensed_wording(tmp_path, ["rq"])
     responses = [{"item": 1, "value": 6}, {"item": 2, "value": 2}, {"item": 3, "value": 3}, {"item": 4, "value": 5}]
     response = client_api.post(URL, checkin_body(instrument="rq", responses=responses), format="json")
     assert response.status_code == 201, response.content
@@ -189,7 +192,9 @@ def test_edit_recomputes_scores_and_bumps_revision(client_api, client_user):
     )
     assert response.status_code == 200, response.content
     data = response.json()
-    assert data["scores"]["anxiety"] == 4.0 and data["scores"]["quadrant"] == "fearful"
+    # All midpoints: on the cut, which is secure (distance 0).
+    assert data["scores"]["anxiety"] == 4.0 and data["scores"]["quadrant"] == "secure"
+    assert data["scores"]["distance_to_secure"] == 0.0
     assert (data["note"], data["revision"]) == ("calmer", 2)
     checkin.refresh_from_db()
     assert (checkin.anxiety, checkin.avoidance, checkin.distance_to_secure) == (4.0, 4.0, 0.0)
@@ -238,3 +243,17 @@ def test_list_query_count_does_not_grow_with_page_size(client_api, client_user, 
 def test_create_query_count_is_small(client_api, django_assert_max_num_queries):
     with django_assert_max_num_queries(9):
         assert client_api.post(URL, checkin_body(), format="json").status_code == 201
+
+
+@pytest.mark.parametrize("code", ["ecr-r", "ecr-s", "ecr-rs", "rq"])
+def test_placeholder_instruments_are_refused_until_the_clinic_loads_wording(client_api, code, tmp_path):
+    from tracker.entries.services.instruments import definitions_read
+
+    definition = next(d for d in definitions_read() if d["code"] == code)
+    target = {"target": "partner"} if definition.get("targets") else {}
+    responses = [{"item": item["number"], "value": 4, **target} for item in definition["items"]]
+    refused = client_api.post(URL, checkin_body(instrument=code, responses=responses), format="json")
+    assert_error(refused, 409, "instrument_wording_missing")
+    load_licensed_wording(tmp_path, [code])
+    accepted = client_api.post(URL, checkin_body(instrument=code, responses=responses), format="json")
+    assert accepted.status_code == 201, accepted.content

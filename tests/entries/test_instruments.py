@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from tests.entries.entry_factories import make_checkin, wmc_responses
-from tests.helpers import assert_error
+from tests.helpers import assert_error, load_licensed_wording
 from tracker.entries.services.instruments import (
     DefinitionError,
     definitions_read,
@@ -105,7 +105,22 @@ def test_a_new_version_never_rescores_checkins_under_the_old_one(client_user, cl
     assert CheckIn.objects.filter(instrument__version=1).count() == 2
 
 
-def test_instrument_list_and_detail(client_api):
+def test_clients_are_only_offered_instruments_with_wording(client_api, therapist_api, tmp_path):
+    assert [i["code"] for i in client_api.get("/api/v1/instruments/").json()] == ["wmc"]
+    every = therapist_api.get("/api/v1/instruments/").json()
+    assert {i["code"]: i["wording_loaded"] for i in every} == {
+        "wmc": True,
+        "ecr-r": False,
+        "ecr-s": False,
+        "ecr-rs": False,
+        "rq": False,
+    }
+    load_licensed_wording(tmp_path, ["ecr-s"])
+    assert [i["code"] for i in client_api.get("/api/v1/instruments/").json()] == ["wmc", "ecr-s"]
+
+
+def test_instrument_list_and_detail(client_api, tmp_path):
+    load_licensed_wording(tmp_path)
     listing = client_api.get("/api/v1/instruments/")
     assert listing.status_code == 200
     codes = [i["code"] for i in listing.json()]
@@ -114,7 +129,12 @@ def test_instrument_list_and_detail(client_api):
     assert ecr_rs["targets"] == ["mother", "father", "partner", "best_friend"] and ecr_rs["item_count"] == 9
 
     detail = client_api.get("/api/v1/instruments/ecr-r/").json()
-    assert detail["items"][11] == {"number": 12, "text": "ECR-R item 12", "dimension": "anxiety", "reverse": False}
+    assert detail["items"][11] == {
+        "number": 12,
+        "text": "Clinic wording of ecr-r statement 12",
+        "dimension": "anxiety",
+        "reverse": False,
+    }
     assert detail["scale"]["min"] == 1 and detail["scale"]["max"] == 7
     assert detail["metadata"]["dimensions"]["anxiety"]["provisional"] is True
     assert detail["versions"] == [1]

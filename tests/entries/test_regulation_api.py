@@ -213,11 +213,11 @@ def test_a_yes_to_the_safety_question_flags_the_log_and_returns_crisis_resources
     data = response.json()
     assert data["safety"] is True and data["safety_flag"] is True
     resources = data["crisis_resources"]
-    assert resources["locale"] == "en-GB"
+    assert resources["country"] == "GB" and resources["last_checked"]
     assert any(r.get("phone") == "116 123" for r in resources["resources"])
     assert "not monitored in real time" in resources["message"]
     # Detail repeats them; lists do not carry them.
-    assert client_api.get(detail(data["id"])).json()["crisis_resources"]["locale"] == "en-GB"
+    assert client_api.get(detail(data["id"])).json()["crisis_resources"]["country"] == "GB"
     assert "crisis_resources" not in client_api.get(URL).json()["results"][0]
 
 
@@ -225,17 +225,65 @@ def test_unknown_locale_gets_the_international_default(client_api, client_user):
     client_user.locale = "xx"
     client_user.save()
     resources = client_api.post(URL, log_body(safety=True), format="json").json()["crisis_resources"]
-    assert resources["locale"] == "default"
+    assert resources["country"] is None
     assert any("findahelpline" in r.get("url", "") for r in resources["resources"])
 
 
 def test_crisis_resources_come_from_a_configurable_file(client_api, client_user, tmp_path):
-    table = {"default": {"message": "Call the clinic line.", "resources": [{"name": "Clinic", "phone": "555"}]}}
+    table = {
+        "default": {
+            "message": "Call the clinic line.",
+            "resources": [{"name": "Clinic", "phone": "555"}],
+            "last_checked": "2026-11-01",
+        }
+    }
     path = tmp_path / "crisis.json"
     path.write_text(json.dumps(table))
     with override_settings(CRISIS_RESOURCES_FILE=path):
         resources = client_api.post(URL, log_body(safety=True), format="json").json()["crisis_resources"]
-    assert resources == {"locale": "default", **table["default"]}
+    assert resources == {"country": None, **table["default"]}
+
+
+@pytest.mark.parametrize(
+    ("locale", "country", "expected_phone", "expected_country"),
+    [
+        ("en", "US", "988", "US"),  # a US user left on the default locale
+        ("es-US", "", "988", "US"),  # Spanish speaker in the US: chosen by country, not language
+        ("fr-CA", "", "988", "CA"),
+        ("en-IE", "", "116 123", "IE"),
+        ("de-AT", "", "142", "AT"),
+        ("en-GB", "DE", "0800 111 0 111", "DE"),  # the profile country wins over the locale's region
+        ("en", "", "112", None),
+    ],
+)
+def test_crisis_resources_follow_the_users_country(
+    client_api, client_user, locale, country, expected_phone, expected_country
+):
+    client_user.locale, client_user.country = locale, country
+    client_user.save()
+    resources = client_api.post(URL, log_body(safety=True), format="json").json()["crisis_resources"]
+    assert resources["country"] == expected_country
+    assert any(r.get("phone") == expected_phone for r in resources["resources"])
+    assert resources["last_checked"]
+
+
+def test_crisis_resources_endpoint_for_offline_caching(client_api, client_user, anon_api):
+    client_user.country = "US"
+    client_user.save()
+    mine = client_api.get("/api/v1/crisis-resources/")
+    assert mine.status_code == 200 and mine.json()["country"] == "US" and mine.json()["last_checked"]
+    assert any(r.get("phone") == "988" for r in mine.json()["resources"])
+    gb = client_api.get("/api/v1/crisis-resources/", {"country": "gb"}).json()
+    assert gb["country"] == "GB" and any(r.get("phone") == "116 123" for r in gb["resources"])
+    assert client_api.get("/api/v1/crisis-resources/", {"country": "ZZ"}).json()["country"] is None
+    assert_error(client_api.get("/api/v1/crisis-resources/", {"country": "USA"}), 400, fields=["country"])
+    assert anon_api.get("/api/v1/crisis-resources/").status_code == 401
+
+
+def test_country_is_a_profile_field(client_api):
+    response = client_api.patch("/api/v1/me", {"country": "us"}, format="json")
+    assert response.status_code == 200 and response.json()["country"] == "US"
+    assert_error(client_api.patch("/api/v1/me", {"country": "USA"}, format="json"), 400, fields=["country"])
 
 
 def test_extreme_intensity_without_recovery_for_a_while_is_flagged_at_once(client_api):

@@ -288,3 +288,28 @@ def test_regulation_logs_share_the_feed_and_the_batch(client_api, client_user, d
     with django_assert_max_num_queries(11 + bulk):
         results = client_api.post(SYNC, {"items": mixed}, format="json").json()["results"]
     assert {r["status"] for r in results} == {"created"}
+
+
+def test_flagged_entries_uploaded_through_sync_carry_crisis_resources(client_api, client_user):
+    from tests.entries.test_regulation_api import log_body
+
+    client_user.locale, client_user.country = "en", "US"
+    client_user.save()
+    flagged_checkin = checkin_body(safety=True)
+    calm_checkin = checkin_body()
+    log = log_body(safety=True)
+    items = [
+        create_item(flagged_checkin),
+        create_item(calm_checkin),
+        {"type": "regulation_log", "op": "create", "id": log["id"], "record": record(log)},
+    ]
+    results = client_api.post(SYNC, {"items": items}, format="json").json()["results"]
+    assert [r["status"] for r in results] == ["created", "created", "created"]
+    assert results[0]["crisis_resources"]["country"] == "US"
+    assert any(r.get("phone") == "988" for r in results[0]["crisis_resources"]["resources"])
+    assert "crisis_resources" not in results[1]
+    assert results[2]["crisis_resources"]["country"] == "US"
+    # A check-in posted directly answers the same way.
+    direct = client_api.post("/api/v1/checkins/", checkin_body(safety=True), format="json").json()
+    assert direct["safety_flag"] is True and direct["crisis_resources"]["country"] == "US"
+    assert client_api.post("/api/v1/checkins/", checkin_body(), format="json").json()["crisis_resources"] is None

@@ -70,8 +70,17 @@ def test_ecr_s_hand_worked_with_avoidance_exactly_at_the_cut():
     # avoidance: 1 -> 8-2=6, 3 -> 5, 5 -> 8-3=5, 7 -> 5, 9 -> 8-7=1, 11 -> 2 -> 24/6 = 4.0
     s = scoring.score(KEYS["ecr-s"], answers(values))
     assert (s.anxiety, s.avoidance) == (4.5, 4.0)
-    assert s.quadrant == "fearful"  # 4.0 counts as high: the cut is inclusive
+    # 4.0 sits on the cut and counts as low: secure exactly when D = 0, so only anxiety is high.
+    assert s.quadrant == "preoccupied"
     assert s.distance_to_secure == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("code", ["wmc", "ecr-r", "ecr-s"])
+def test_all_midpoint_answers_are_secure_with_distance_zero(code):
+    key = KEYS[code]
+    s = scoring.score(key, answers(dict.fromkeys(sorted(key.item_numbers), 4)))
+    assert (s.anxiety, s.avoidance) == (4.0, 4.0)
+    assert s.quadrant == "secure" and s.distance_to_secure == 0.0
 
 
 def test_ecr_rs_scores_each_relationship_target_and_averages_them():
@@ -89,6 +98,21 @@ def test_ecr_rs_scores_each_relationship_target_and_averages_them():
     assert s.anxiety == pytest.approx(4.5)
     assert s.avoidance == pytest.approx((3 + 28 / 6) / 2)
     assert s.quadrant == "preoccupied"
+    assert s.extra["partial"] is True  # two of four targets: not the global score
+
+
+def test_ecr_rs_global_score_only_when_all_four_targets_are_answered():
+    key = KEYS["ecr-rs"]
+    assert len(key.targets) == 4
+    values = {"mother": 2, "father": 3, "partner": 5, "best_friend": 6}
+    full = scoring.score(key, [r for t, v in values.items() for r in answers(dict.fromkeys(range(1, 10), v), t)])
+    assert full.extra["partial"] is False and set(full.extra["targets"]) == set(values)
+    # anxiety items 7-9 are not reversed: the global anxiety is the mean of the four targets' values.
+    assert full.anxiety == pytest.approx((2 + 3 + 5 + 6) / 4)
+    three = scoring.score(
+        key, [r for t, v in list(values.items())[:3] for r in answers(dict.fromkeys(range(1, 10), v), t)]
+    )
+    assert three.extra["partial"] is True
 
 
 def test_rq_models_of_self_and_others():
@@ -103,7 +127,7 @@ def test_rq_models_of_self_and_others():
     negative_others = scoring.score(KEYS["rq"], answers({1: 1, 2: 7, 3: 1, 4: 7}))
     assert negative_others.extra == {"model_of_self": 0, "model_of_others": -12}
     assert (negative_others.anxiety, negative_others.avoidance) == (4.0, 7.0)
-    assert negative_others.quadrant == "fearful"
+    assert negative_others.quadrant == "dismissing"  # anxiety 4.0 is on the cut: low
     assert negative_others.distance_to_secure == pytest.approx(3.0)
 
 
@@ -126,10 +150,42 @@ def test_unscorable_responses_say_what_is_wrong(code, responses, message):
         scoring.score(KEYS[code], responses)
 
 
-@pytest.mark.parametrize(("anxiety", "avoidance", "expected"), [(3.99, 3.99, "secure"), (4, 1, "preoccupied")])
-def test_quadrant_cut_is_configurable(anxiety, avoidance, expected):
-    assert scoring.quadrant(anxiety=anxiety, avoidance=avoidance) == expected
-    assert scoring.quadrant(anxiety=anxiety, avoidance=avoidance, cut=5) == "secure"
+@pytest.mark.parametrize(
+    ("anxiety", "avoidance", "cut", "expected"),
+    [
+        (4.0, 4.0, 4.0, "secure"),
+        (4.01, 4.0, 4.0, "preoccupied"),
+        (4.0, 4.01, 4.0, "dismissing"),
+        (4.01, 4.01, 4.0, "fearful"),
+        (3.5, 3.5, 3.5, "secure"),
+        (3.6, 3.5, 3.5, "preoccupied"),
+        (3.5, 3.6, 3.5, "dismissing"),
+        (3.6, 3.6, 3.5, "fearful"),
+        (4.5, 4.5, 4.5, "secure"),
+        (4.2, 1.0, 4.5, "secure"),
+        (4.6, 4.6, 4.5, "fearful"),
+    ],
+)
+def test_the_boundary_rule_at_exactly_the_configured_cut(anxiety, avoidance, cut, expected):
+    assert scoring.quadrant(anxiety=anxiety, avoidance=avoidance, cut=cut) == expected
+    distance = scoring.distance_to_secure(anxiety=anxiety, avoidance=avoidance, cut=cut)
+    assert (distance == 0) == (expected == "secure")
+
+
+def test_distance_to_secure_uses_the_configured_cut():
+    assert scoring.distance_to_secure(anxiety=6.0, avoidance=5.0, cut=3.0) == pytest.approx(math.hypot(2.0, 3.0))
+    assert scoring.distance_to_secure(anxiety=6.0, avoidance=2.0, cut=3.0) == pytest.approx(3.0)
+    assert scoring.distance_to_secure(anxiety=2.0, avoidance=6.0) == pytest.approx(2.0)
+
+
+@given(
+    st.floats(min_value=1, max_value=7),
+    st.floats(min_value=1, max_value=7),
+    st.sampled_from([3.0, 3.5, 4.0, 4.5, 5.0]),
+)
+def test_secure_exactly_when_distance_is_zero(anxiety, avoidance, cut):
+    label = scoring.quadrant(anxiety=anxiety, avoidance=avoidance, cut=cut)
+    assert (label == "secure") == (scoring.distance_to_secure(anxiety=anxiety, avoidance=avoidance, cut=cut) == 0)
 
 
 @st.composite

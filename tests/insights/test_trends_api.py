@@ -1,5 +1,6 @@
 """GET /api/v1/trends/: local weeks per timezone (DST included), two queries whatever N, errors."""
 
+import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -99,6 +100,8 @@ def test_the_body_has_every_section_with_methods_and_thresholds():
         )
     body = trend_for_user(user=user, weeks=12, now=utc(2026, 3, 1, 12))
     assert set(body) == {
+        "instrument",
+        "other_instruments",
         "weeks",
         "trajectory",
         "statistics",
@@ -116,11 +119,17 @@ def test_the_body_has_every_section_with_methods_and_thresholds():
     kendall = body["statistics"]["mann_kendall"]
     assert kendall["method"] == "mann_kendall" and kendall["results"]["anxiety"]["trend"] == "decreasing"
     rci = body["statistics"]["reliable_change"]["anxiety"]
-    assert rci["sd"] == 1.0 and rci["r"] == 0.9 and rci["provisional"] is True and rci["change"] == "improved"
+    # The shipped `wmc` metadata: SD 1.2, r 0.75 (provisional). Baseline (6 + 5.8)/2, now (4.0 + 3.6)/2:
+    # RC = -2.1 / (1.2·√2·√0.25) = -2.4749.
+    assert rci["sd"] == 1.2 and rci["r"] == 0.75 and rci["provisional"] is True and rci["change"] == "improved"
+    assert rci["rc"] == pytest.approx(-2.1 / (1.2 * math.sqrt(2) * 0.5), abs=1e-4)
+    assert body["statistics"]["reliable_change"]["joint"]["reliable"] is True
+    assert body["instrument"]["key"] == "wmc:1" and body["other_instruments"] == []
     assert body["direction"]["value"] == "improving"
-    # The last week is secure for the first time: one week does not change the label yet.
+    # (4.0, 4.0) sits on the cut and is secure; the week after is secure too: two weeks switch the label.
     quadrant = body["quadrant"]
-    assert (quadrant["current"], quadrant["latest_week"], quadrant["pending"]) == ("fearful", "secure", "secure")
+    assert (quadrant["current"], quadrant["latest_week"], quadrant["pending"]) == ("secure", "secure", None)
+    assert quadrant["since"] == "2026-02-16"
     assert quadrant["cut"] == 4.0
     regulation = body["regulation"]
     assert regulation["episodes"] == 4 and regulation["mean_drop"] == 3.0

@@ -146,15 +146,6 @@ def test_reliable_change_hand_worked_not_reliable_and_worsening():
     assert large["reliable"] is True and large["change"] == "worsened"
 
 
-def test_reliability_is_read_from_instrument_metadata_and_rejects_unusable_values():
-    meta = {"anxiety": {"sd": 1.2, "r": 0.85, "source": "Wei 2007"}, "avoidance": {"sd": 1.0}, "provisional": True}
-    rel = trends.reliability_from_metadata(meta, "anxiety")
-    assert rel == trends.Reliability(sd=1.2, r=0.85, provisional=True, source="Wei 2007")
-    assert trends.reliability_from_metadata(meta, "avoidance") is None  # no r
-    assert trends.reliability_from_metadata({"anxiety": {"sd": 1, "r": 1}}, "anxiety") is None  # SEdiff 0
-    assert trends.reliability_from_metadata(None, "anxiety") is None
-
-
 @pytest.mark.parametrize(
     ("n", "slope", "worsening", "expected"),
     [
@@ -194,11 +185,15 @@ def test_quadrant_changes_only_after_two_consecutive_weeks():
     assert back["current"] == "secure"
 
 
-def test_quadrant_labels_use_the_cut_inclusively():
-    assert trends.quadrant_label(4.0, 3.99) == "preoccupied"
-    assert trends.quadrant_label(3.99, 4.0) == "dismissing"
-    assert trends.quadrant_label(4.0, 4.0) == "fearful"
-    assert trends.quadrant_label(4.9, 4.9, cut=5) == "secure"
+def test_quadrant_labels_use_the_one_boundary_rule():
+    # Secure exactly when both are <= the cut (distance 0); the cut itself is secure.
+    assert trends.quadrant_label(4.01, 4.0) == "preoccupied"
+    assert trends.quadrant_label(4.0, 4.01) == "dismissing"
+    assert trends.quadrant_label(4.0, 4.0) == "secure"
+    assert trends.quadrant_label(4.01, 4.01) == "fearful"
+    assert trends.quadrant_label(5.0, 5.0, cut=5) == "secure"
+    assert trends.quadrant_label(5.01, 4.0, cut=5) == "preoccupied"
+    assert trends.quadrant_label(4.5, 4.5, cut=4.25) == "fearful"
 
 
 def test_regulation_statistics():
@@ -235,24 +230,3 @@ def test_regulation_statistics_of_nothing_is_null_not_zero():
     assert result["mean_drop"] is None and result["median_recovery_minutes"] is None
     assert result["co_regulation_share"] is None
     assert set(result["family_share"].values()) == {None}
-
-
-def test_trend_report_reliable_change_uses_first_two_and_last_two_weeks():
-    meta = {"sb:1": {"anxiety": {"sd": 1.0, "r": 0.9}, "avoidance": {"sd": 1.0, "r": 0.9}, "provisional": True}}
-    history = _points([(6, 5), (6, 5), (5.5, 5), (4.5, 4.5), (4.0, 4.5), (4.0, 4.5)])
-    window = [history[0].week_start + timedelta(weeks=i) for i in range(6)]
-    report = trends.trend_report(
-        history=history, window=window, episodes=[], families=STRATEGY_FAMILY, instrument_metadata=meta
-    )
-    anxiety = report["statistics"]["reliable_change"]["anxiety"]
-    assert anxiety["baseline"] == 6.0 and anxiety["now"] == 4.0
-    assert anxiety["rc"] == pytest.approx(-2 / math.sqrt(0.2), abs=1e-4)
-    assert anxiety["change"] == "improved" and anxiety["provisional"] is True and anxiety["sd"] == 1.0
-    assert report["statistics"]["mann_kendall"]["method"] == "mann_kendall"
-    assert report["statistics"]["slope"]["n"] == 6
-
-    short = trends.trend_report(
-        history=history[:3], window=window, episodes=[], families=STRATEGY_FAMILY, instrument_metadata=meta
-    )
-    assert short["statistics"]["reliable_change"]["anxiety"]["rc"] is None
-    assert short["statistics"]["mann_kendall"]["method"] == "descriptive"

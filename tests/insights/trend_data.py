@@ -9,28 +9,14 @@ from datetime import datetime
 from tracker.insights import scoring
 from tracker.models import CheckIn, Instrument, RegulationLog
 
-METADATA = {
-    "anxiety": {"sd": 1.0, "r": 0.9, "source": "test norms"},
-    "avoidance": {"sd": 1.1, "r": 0.8, "source": "test norms"},
-    "provisional": True,
-}
-
-
 # Sync's per-user change sequence only has to be unique per user; a global counter is.
 _change_seqs = itertools.count(1)
 
 
-def instrument(code: str = "sb-state", version: int = 1, metadata: dict | None = None) -> Instrument:
-    found = Instrument.objects.filter(code=code, version=version).first()
-    if found:
-        return found
-    return Instrument.objects.create(
-        code=code,
-        version=version,
-        title=f"{code} v{version}",
-        definition={"items": [], "metadata": METADATA if metadata is None else metadata},
-        is_default=True,
-    )
+def instrument(code: str = "wmc", version: int = 1) -> Instrument:
+    """A shipped instrument (tracker/entries/instruments/*.json, loaded by the post_migrate hook):
+    its metadata is what the RCI reads in production."""
+    return Instrument.objects.get(code=code, version=version)
 
 
 def checkin(user, at: datetime, anxiety: float, avoidance: float, *, instr=None, save=True, **extra) -> CheckIn:

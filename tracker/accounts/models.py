@@ -41,6 +41,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_verified = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     locale = models.CharField(max_length=16, default="en")
+    # ISO 3166-1 alpha-2 (e.g. `US`); blank: the region of `locale` is used (crisis resources).
+    country = models.CharField(max_length=2, blank=True, default="")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=django_timezone.now)

@@ -21,5 +21,5 @@ class TimezoneField(serializers.CharField):
 class UserSerializer(serializers.ModelSerializer):
     class Meta:
         model = User
-        fields = ["id", "email", "display_name", "role", "is_verified", "timezone", "locale", "date_joined"]
+        fields = ["id", "email", "display_name", "role", "is_verified", "timezone", "locale", "country", "date_joined"]
         read_only_fields = fields

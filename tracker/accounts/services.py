@@ -124,7 +124,7 @@ def tokens_revoke_all(*, user: User) -> int:
 @transaction.atomic
 def user_update(*, user: User, **changes: str) -> User:
     """Change profile fields. A timezone change later reschedules the user's reminders."""
-    allowed = {"display_name", "timezone", "locale"}
+    allowed = {"display_name", "timezone", "locale", "country"}
     unknown = set(changes) - allowed
     if unknown:
         raise ValueError(f"not editable: {sorted(unknown)}")

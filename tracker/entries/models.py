@@ -65,6 +65,9 @@ class CheckIn(Entry):
     distance_to_secure = models.FloatField()
     quadrant = models.CharField(max_length=16)
     extra_scores = models.JSONField(default=dict, blank=True, help_text="Instrument-specific scores (RQ, ECR-RS).")
+    # The optional safety question ("thoughts of harming yourself?"); a yes flags the check-in.
+    safety_answer = models.BooleanField(null=True, blank=True)
+    safety_flag = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["user", "occurred_at"], name="checkin_user_occurred")]

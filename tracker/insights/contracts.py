@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-WEEKLY_SUMMARY_SCHEMA = 2
+WEEKLY_SUMMARY_SCHEMA = 3
 
 # How this week's mean distance to secure compares with the previous week's (both need check-ins).
 WeekOverWeek = Literal["closer_to_secure", "steady", "further_from_secure", "no_comparison"]
@@ -63,6 +63,11 @@ class WeeklySummaryPayload(TypedDict):
     # Since schema 2: this week's mean distance to secure minus the previous week's (null without both).
     distance_change: NotRequired[float | None]
     week_over_week: NotRequired[WeekOverWeek]
+    # Since schema 3: the settled tendency under the two-week rule (the quadrant of this week when the
+    # previous week fell in the same one, else null), and how many check-ins and logs that week
+    # carried a safety flag (no praise of regulation is sent for such a week).
+    tendency: NotRequired[str | None]
+    safety_flags: NotRequired[int]
     regulation: RegulationFigures
 
 

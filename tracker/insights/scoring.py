@@ -6,8 +6,8 @@ complete set of item responses to `Scores`:
 - `dimensions`: each item belongs to `anxiety` or `avoidance`; reverse-keyed items count as
   `(min + max) - x`; a dimension score is the mean of its (keyed) items (ECR-R, ECR-S, our own).
 - `per_target`: the same, once per relationship target (ECR-RS). Each answered target gets its own
-  score set; the check-in's headline scores are the mean over the answered targets (the "global"
-  score of the ECR-RS literature).
+  score set; the check-in's headline scores are the mean over the targets, the "global" score of the
+  ECR-RS literature only when every target was answered (else `extra["partial"]` is true).
 - `rq`: four prototype ratings (secure, fearful, preoccupied, dismissing). Model of self =
   (secure + dismissing) - (fearful + preoccupied), model of others = (secure + preoccupied) -
   (fearful + dismissing), each -12…+12 on a 1-7 scale (Griffin & Bartholomew 1994). To place RQ on
@@ -134,8 +134,11 @@ def key_from_definition(definition: Mapping) -> ScoringKey:
 
 
 def quadrant(*, anxiety: float, avoidance: float, cut: float = DEFAULT_CUT) -> str:
-    """A tendency label (never a diagnosis): high is `>= cut` on each dimension."""
-    high_anxiety, high_avoidance = anxiety >= cut, avoidance >= cut
+    """A tendency label (never a diagnosis): high is `> cut` on each dimension.
+
+    `secure` exactly when both dimensions are `<= cut`, i.e. exactly when `distance_to_secure` is 0:
+    a score sitting on the cut (all-midpoint answers) is secure, one a hair above it is not."""
+    high_anxiety, high_avoidance = anxiety > cut, avoidance > cut
     if high_anxiety and high_avoidance:
         return "fearful"
     if high_anxiety:
@@ -236,7 +239,12 @@ def score(
         anxiety = sum(s.anxiety for s in per_target.values()) / len(per_target)
         avoidance = sum(s.avoidance for s in per_target.values()) / len(per_target)
         base = dimension_scores(anxiety=anxiety, avoidance=avoidance, midpoint_sum=mid, cut=cut)
-        return Scores(**base.as_dict(), extra={"targets": {t: s.as_dict() for t, s in per_target.items()}})
+        # The global score of the ECR-RS literature is the mean over *all* targets; with some missing
+        # the headline is the mean of the answered ones and is marked partial (not comparable across
+        # check-ins that answered different targets).
+        partial = len(per_target) < len(key.targets)
+        extra = {"targets": {t: s.as_dict() for t, s in per_target.items()}, "partial": partial}
+        return Scores(**base.as_dict(), extra=extra)
 
     answers = by_target[None]
     _check_values(key, answers, "")

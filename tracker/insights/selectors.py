@@ -72,20 +72,18 @@ def weekly_history(
 
 
 def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
-    """Combine (week, instrument) sums into one weighted weekly point per week."""
-    totals: dict[date, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
-    instruments: dict[date, dict[str, int]] = defaultdict(dict)
+    """One weekly point per (week, instrument): scores of different instruments are never averaged."""
+    totals: dict[tuple[date, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     metadata: dict[str, dict | None] = {}
     for row in rows:
         week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
         key = f"{row['instrument__code']}:{row['instrument__version']}"
         metadata[key] = row["instrument__definition__metadata"]
-        total = totals[week]
+        total = totals[(week, key)]
         total[0] += row["n"]
         total[1] += row["anxiety_sum"]
         total[2] += row["avoidance_sum"]
         total[3] += row["distance_sum"]
-        instruments[week][key] = instruments[week].get(key, 0) + row["n"]
     points = [
         trends.WeeklyPoint(
             week_start=week,
@@ -93,14 +91,16 @@ def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | N
             anxiety=anxiety / n,
             avoidance=avoidance / n,
             distance_to_secure=distance / n,
-            instruments=instruments[week],
+            instruments={key: int(n)},
         )
-        for week, (n, anxiety, avoidance, distance) in sorted(totals.items())
+        for (week, key), (n, anxiety, avoidance, distance) in sorted(totals.items())
     ]
     return points, metadata
 
 
-def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = None) -> dict:
+def trend_for_user(
+    *, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = None, instrument: str | None = None
+) -> dict:
     """The JSON-ready body of `GET /api/v1/trends/?weeks=N` (also used by the therapist dashboard).
 
     The window is the last `weeks` local ISO weeks *including the current, unfinished one* (so a
@@ -129,8 +129,10 @@ def trend_for_user(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = N
         families=STRATEGY_FAMILY,
         instrument_metadata=metadata,
         config=config,
+        instrument=instrument,
     )
-    done = sum(w["checkins"] for w in report["weeks"])
+    # Adherence counts every check-in, whatever instrument it used.
+    done = report["instrument"]["checkins"] + sum(other["checkins"] for other in report["other_instruments"])
     report["adherence"] = adherence_for_user(checkins_done=done, nudges_asked=nudges_asked)
     report["metadata"] = {
         **trends.report_metadata(config),

@@ -117,10 +117,15 @@ class ReliableChangeSerializer(StrictOutputSerializer):
     change = serializers.CharField(allow_null=True, help_text="improved, worsened, no_reliable_change.")
     sd = NumberField(**NUMBER)
     r = NumberField(**NUMBER)
-    provisional = serializers.BooleanField(allow_null=True, help_text="SD and r are our own provisional values.")
+    r_kind = serializers.CharField(
+        allow_null=True, help_text="What kind of r: test-retest (over what interval), internal consistency, …"
+    )
+    provisional = serializers.BooleanField(
+        allow_null=True, help_text="SD or r are provisional (not confirmed against a published source)."
+    )
     source = serializers.CharField(allow_null=True)
     instrument = serializers.CharField(allow_null=True, help_text="code:version whose SD and r were used.")
-    mixed_instruments = serializers.BooleanField()
+    mixed_instruments = serializers.BooleanField(help_text="Always false: the series is one instrument's.")
     reason = serializers.CharField(allow_null=True, help_text="Why rc is null, if it is.")
     # Only when rc could be computed:
     baseline = NumberField(required=False, help_text="Mean of the first two weeks with check-ins.")
@@ -129,9 +134,23 @@ class ReliableChangeSerializer(StrictOutputSerializer):
     se_diff = NumberField(required=False)
 
 
+class JointReliableChangeSerializer(StrictOutputSerializer):
+    method = serializers.CharField(help_text="chi_square_2df: χ² = RCᵀ R⁻¹ RC over both dimensions.")
+    df = serializers.IntegerField()
+    alpha = NumberField(help_text="Reliable when p < alpha.")
+    chi2 = NumberField(**NUMBER)
+    p = NumberField(**NUMBER)
+    reliable = serializers.BooleanField(allow_null=True)
+    correlation = NumberField(**NUMBER, help_text="Correlation between the anxiety and avoidance scales used in R.")
+    provisional = serializers.BooleanField(allow_null=True)
+    source = serializers.CharField(allow_null=True, help_text="Source of the inter-scale correlation.")
+    reason = serializers.CharField(allow_null=True, help_text="Why chi2 is null, if it is.")
+
+
 class ReliableChangesSerializer(StrictOutputSerializer):
     anxiety = ReliableChangeSerializer()
     avoidance = ReliableChangeSerializer()
+    joint = JointReliableChangeSerializer(help_text="Both dimensions at once (2 degrees of freedom).")
 
 
 class StatisticsSerializer(StrictOutputSerializer):
@@ -158,6 +177,7 @@ class QuadrantSerializer(StrictOutputSerializer):
     cut = NumberField()
     n = serializers.IntegerField()
     rule = serializers.CharField()
+    boundary = serializers.CharField(help_text="Secure exactly when both dimensions are <= the cut (distance 0).")
 
 
 class StrategySerializer(StrictOutputSerializer):
@@ -220,7 +240,42 @@ class TrendMetadataSerializer(StrictOutputSerializer):
     generated_at = serializers.DateTimeField()
 
 
+class InstrumentRefSerializer(StrictOutputSerializer):
+    key = serializers.CharField(allow_null=True, help_text="code:version")
+    code = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField(allow_null=True)
+
+
+class PrimaryInstrumentSerializer(InstrumentRefSerializer):
+    picked = serializers.ChoiceField(choices=["most_used", "requested", "requested_unavailable"])
+    requested = serializers.CharField(allow_null=True)
+    checkins = serializers.IntegerField(help_text="Check-ins with this instrument inside the window.")
+
+
+class SummaryWeekSerializer(StrictOutputSerializer):
+    week_start = serializers.DateField()
+    week = serializers.CharField()
+    iso_year = serializers.IntegerField()
+    iso_week = serializers.IntegerField()
+    checkins = serializers.IntegerField()
+    anxiety = NumberField(**NUMBER)
+    avoidance = NumberField(**NUMBER)
+    distance_to_secure = NumberField(**NUMBER)
+    quadrant = serializers.ChoiceField(choices=QUADRANTS)
+
+
+class OtherInstrumentSerializer(InstrumentRefSerializer):
+    checkins = serializers.IntegerField()
+    weeks = SummaryWeekSerializer(many=True, help_text="Its own weekly means (weeks with check-ins only).")
+
+
 class TrendsSerializer(StrictOutputSerializer):
+    instrument = PrimaryInstrumentSerializer(
+        help_text="The instrument whose series and statistics are shown: the one asked for, else the most used."
+    )
+    other_instruments = OtherInstrumentSerializer(
+        many=True, help_text="Other instruments used in the window, each with its own series (never averaged in)."
+    )
     weeks = WeekSerializer(many=True, help_text="The requested local ISO weeks, oldest first, the current one last.")
     trajectory = TrajectoryPointSerializer(
         many=True, help_text="Weeks with check-ins on the anxiety x avoidance plane."
@@ -257,6 +312,16 @@ class WeeklySummaryPayloadSerializer(serializers.Serializer):
         choices=WEEK_OVER_WEEK_VALUES,
         required=False,
         help_text="The change in distance to secure since the previous week; no_comparison without check-ins in both.",
+    )
+    tendency = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="secure, preoccupied, dismissing or fearful. The settled tendency: named only when this week "
+        "and the previous one fell in the same "
+        "quadrant (two-week rule); null otherwise. `quadrant` is this week's own position.",
+    )
+    safety_flags = serializers.IntegerField(
+        required=False, help_text="Check-ins and logs of the week with a safety flag."
     )
     regulation = RegulationSerializer(required=False)
 

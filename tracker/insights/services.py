@@ -150,7 +150,8 @@ def aggregate_checkins(targets: Sequence[Target], ranges: str | None = None) -> 
     if not targets:
         return {}
     sql = f"""
-        SELECT w.user_id, w.week_start, COUNT(*), AVG(c.anxiety), AVG(c.avoidance), AVG(c.distance_to_secure)
+        SELECT w.user_id, w.week_start, COUNT(*), AVG(c.anxiety), AVG(c.avoidance), AVG(c.distance_to_secure),
+               SUM(CASE WHEN c.safety_flag THEN 1 ELSE 0 END)
         FROM {_json_rows("w", RANGE_COLUMNS)}
         JOIN tracker_checkin c ON c.user_id = w.user_id AND c.occurred_at >= w.lo AND c.occurred_at < w.hi
         JOIN tracker_user u ON u.id = c.user_id
@@ -166,8 +167,9 @@ def aggregate_checkins(targets: Sequence[Target], ranges: str | None = None) -> 
             "anxiety": float(anxiety),
             "avoidance": float(avoidance),
             "distance_to_secure": float(distance),
+            "safety_flags": int(flags or 0),
         }
-        for user_id, week, n, anxiety, avoidance, distance in rows
+        for user_id, week, n, anxiety, avoidance, distance, flags in rows
     }
 
 
@@ -179,7 +181,7 @@ def regulation_episodes(
         return {}
     sql = f"""
         SELECT w.user_id, w.week_start, r.intensity_before, r.intensity_after, r.strategies, r.reached_out,
-               r.recovery_minutes
+               r.recovery_minutes, r.safety_flag
         FROM {_json_rows("w", RANGE_COLUMNS)}
         JOIN tracker_regulationlog r ON r.user_id = w.user_id AND r.occurred_at >= w.lo AND r.occurred_at < w.hi
         JOIN tracker_user u ON u.id = r.user_id
@@ -189,7 +191,7 @@ def regulation_episodes(
         cursor.execute(sql, [ranges or _ranges_param(targets)])
         rows = cursor.fetchall()
     episodes: dict[tuple[UUID, date], list[trends.Episode]] = defaultdict(list)
-    for user_id, week, before, after, strategies, reached_out, recovery in rows:
+    for user_id, week, before, after, strategies, reached_out, recovery, flagged in rows:
         if isinstance(strategies, str):
             strategies = json.loads(strategies)
         episodes[(_as_uuid(user_id), _as_date(week))].append(
@@ -199,6 +201,7 @@ def regulation_episodes(
                 strategies=strategies if isinstance(strategies, list) else [],
                 reached_out=None if reached_out is None else bool(reached_out),
                 recovery_minutes=recovery,
+                safety_flag=bool(flagged),
             )
         )
     return episodes
@@ -229,11 +232,18 @@ def summary_payload(
     """The stored JSON of one week: its means (as in the trends series), how its distance to secure
     compares with the previous week's (`previous`: that week's check-in aggregate) and its regulation figures."""
     distance_change, direction = week_over_week(checkins, previous)
+    episodes = list(episodes)
+    safety_flags = sum(1 for e in episodes if e.safety_flag) + int((checkins or {}).get("safety_flags", 0))
+    tendency = None
     if checkins:
-        point = trends.WeeklyPoint(week_start=week_start, **checkins)
+        point = trends.WeeklyPoint(week_start=week_start, **_means(checkins))
         core = trends.weekly_point_payload(point, cut)
         anxiety, avoidance, distance = core["anxiety"], core["avoidance"], core["distance_to_secure"]
         quadrant, count = core["quadrant"], core["checkins"]
+        # The two-week rule: a tendency is named only when the previous week fell in the same quadrant.
+        if previous:
+            before = trends.quadrant_label(previous["anxiety"], previous["avoidance"], cut)
+            tendency = quadrant if before == quadrant else None
     else:
         anxiety = avoidance = distance = quadrant = None
         count = 0
@@ -252,8 +262,14 @@ def summary_payload(
         quadrant_cut=cut,
         distance_change=distance_change,
         week_over_week=direction,
+        tendency=tendency,
+        safety_flags=safety_flags,
         regulation=regulation or trends.regulation_statistics(episodes, STRATEGY_FAMILY),
     )
+
+
+def _means(checkins: dict) -> dict:
+    return {k: checkins[k] for k in ("checkins", "anxiety", "avoidance", "distance_to_secure")}
 
 
 def _delete_summaries(keys: Sequence[tuple[UUID, date]]) -> None:

@@ -84,6 +84,7 @@ class Episode:
     strategies: Sequence[str]
     reached_out: bool | None
     recovery_minutes: int | None
+    safety_flag: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,37 +93,88 @@ class Reliability:
     r: float
     provisional: bool
     source: str
+    r_kind: str = ""
 
 
-def _round(value: float | None, digits: int = 4) -> float | None:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return round(float(value), digits)
+@dataclass(frozen=True)
+class Correlation:
+    """The correlation between an instrument's anxiety and avoidance scales (for the joint test)."""
+
+    r: float
+    provisional: bool
+    source: str
 
 
-# --- Instrument metadata ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Psychometrics:
+    """What the RCI needs from one instrument's metadata; unusable parts are left out (None)."""
+
+    dimensions: Mapping[str, Reliability]
+    correlation: Correlation | None
 
 
-def reliability_from_metadata(metadata: Mapping | None, dimension: str) -> Reliability | None:
-    """SD and test-retest/internal-consistency r of one dimension from an instrument's metadata.
-
-    The one place that knows the metadata format, currently
-    `{"anxiety": {"sd": 1.1, "r": 0.9, "source": "…"}, "avoidance": {…}, "provisional": true}`
-    (the `metadata` object of the instrument definition). Returns None when SD or r is missing or
-    unusable (r must be in [0, 1) and SD > 0, or SEdiff would be zero or imaginary)."""
-    if not isinstance(metadata, Mapping):
-        return None
-    entry = metadata.get(dimension)
+def _reliability(entry: object) -> Reliability | None:
     if not isinstance(entry, Mapping):
         return None
     try:
         sd, r = float(entry["sd"]), float(entry["r"])
     except (KeyError, TypeError, ValueError):
         return None
-    if not (sd > 0 and 0 <= r < 1):
+    # SEdiff = SD·√2·√(1 - r) must be a positive real number.
+    if not (math.isfinite(sd) and sd > 0 and 0 <= r < 1):
         return None
-    provisional = bool(entry.get("provisional", metadata.get("provisional", False)))
-    return Reliability(sd=sd, r=r, provisional=provisional, source=str(entry.get("source", "")))
+    return Reliability(
+        sd=sd,
+        r=r,
+        provisional=entry.get("provisional") is not False,
+        source=str(entry.get("source", "")),
+        r_kind=str(entry.get("r_kind", "")) + (f" ({entry['r_interval']})" if entry.get("r_interval") else ""),
+    )
+
+
+def _correlation(entry: object) -> Correlation | None:
+    if not isinstance(entry, Mapping):
+        return None
+    try:
+        r = float(entry["r"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not -1 < r < 1:  # R must be invertible
+        return None
+    return Correlation(r=r, provisional=entry.get("provisional") is not False, source=str(entry.get("source", "")))
+
+
+def psychometrics_from_metadata(metadata: Mapping | None) -> Psychometrics:
+    """The one reader of the instrument metadata format (the `metadata` object of every shipped
+    definition in tracker/entries/instruments/*.json)::
+
+        {"dimensions": {"anxiety": {"sd": 1.1, "r": 0.8, "r_kind": "…", "source": "…", "provisional": true},
+                        "avoidance": {…}},
+         "interscale_correlation": {"r": 0.3, "source": "…", "provisional": true}}
+
+    A value counts as provisional unless it says `"provisional": false`. SD must be > 0 and r in
+    [0, 1) (else SEdiff is zero or imaginary); the inter-scale correlation must lie in (-1, 1)."""
+    if not isinstance(metadata, Mapping):
+        return Psychometrics(dimensions={}, correlation=None)
+    entries = metadata.get("dimensions")
+    entries = entries if isinstance(entries, Mapping) else {}
+    dimensions = {}
+    for dimension in RCI_DIMENSIONS:
+        reliability = _reliability(entries.get(dimension))
+        if reliability is not None:
+            dimensions[dimension] = reliability
+    return Psychometrics(dimensions=dimensions, correlation=_correlation(metadata.get("interscale_correlation")))
+
+
+def reliability_from_metadata(metadata: Mapping | None, dimension: str) -> Reliability | None:
+    """SD and r of one dimension (see `psychometrics_from_metadata`), or None when unusable."""
+    return psychometrics_from_metadata(metadata).dimensions.get(dimension)
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return round(float(value), digits)
 
 
 # --- Smoothing and trend statistics -----------------------------------------------------------------
@@ -232,6 +284,17 @@ def reliable_change(
         "reliable": reliable,
         "change": change,
     }
+
+
+def joint_reliable_change(*, rc_anxiety: float, rc_avoidance: float, correlation: float, alpha: float) -> dict:
+    """Both RCs at once: χ² = RCᵀ R⁻¹ RC with R = [[1, rho], [rho, 1]] the correlation of the scales.
+
+    Written out, χ² = (a² - 2rhoab + b²) / (1 - rho²); under no true change it follows χ² with 2 degrees
+    of freedom, whose survival function is exp(-χ²/2). Reliable when p < alpha."""
+    a, b, rho = rc_anxiety, rc_avoidance, correlation
+    chi2 = (a * a - 2 * rho * a * b + b * b) / (1 - rho * rho)
+    p = math.exp(-chi2 / 2)
+    return {"chi2": chi2, "df": 2, "p": p, "alpha": alpha, "correlation": rho, "reliable": p < alpha}
 
 
 # --- Labels -----------------------------------------------------------------------------------------
@@ -392,29 +455,68 @@ def weekly_point_payload(point: WeeklyPoint, cut: float = DEFAULT_CONFIG.quadran
     }
 
 
-def _pick_reliability(
-    points: Sequence[WeeklyPoint], instrument_metadata: Mapping[str, Mapping | None], dimension: str
-) -> tuple[str | None, Reliability | None, bool]:
-    """The instrument most used over `points`, its reliability for `dimension`, and whether several
-    instruments were mixed (reported, because SD and r then only fit part of the data)."""
-    counts: Counter[str] = Counter()
-    for point in points:
-        counts.update(point.instruments)
-    if not counts:
-        return None, None, False
-    key = max(sorted(counts), key=lambda k: counts[k])
-    return key, reliability_from_metadata(instrument_metadata.get(key), dimension), len(counts) > 1
+def instrument_key(point: WeeklyPoint) -> str:
+    """The instrument ("code:version") of a per-instrument weekly point."""
+    return "+".join(sorted(point.instruments)) or "unknown"
+
+
+def split_by_instrument(history: Iterable[WeeklyPoint]) -> dict[str, list[WeeklyPoint]]:
+    """Weekly points grouped by instrument, each series oldest first: scores of different
+    instruments are never averaged together."""
+    series: dict[str, list[WeeklyPoint]] = defaultdict(list)
+    for point in sorted(history, key=lambda p: p.week_start):
+        series[instrument_key(point)].append(point)
+    return dict(series)
+
+
+def _matches(key: str, requested: str) -> bool:
+    return key == requested or key.split(":")[0] == requested
+
+
+def primary_instrument(
+    series: Mapping[str, Sequence[WeeklyPoint]],
+    window_start: date,
+    window_end: date,
+    requested: str | None = None,
+) -> tuple[str | None, str]:
+    """(instrument key, how it was chosen): the one the user asked for (`code` or `code:version`), else
+    the one with the most check-ins inside [window_start, window_end]; ties go to the one with more
+    check-ins overall, then the most recently used, then the key's order."""
+
+    def usage(key: str) -> tuple[int, int, date, str]:
+        points = series[key]
+        in_window = sum(p.checkins for p in points if window_start <= p.week_start <= window_end)
+        return in_window, sum(p.checkins for p in points), max(p.week_start for p in points), key
+
+    candidates = [key for key in series if series[key]]
+    how = "most_used"
+    if requested:
+        asked = [key for key in candidates if _matches(key, requested)]
+        if asked:
+            candidates, how = asked, "requested"
+        else:
+            how = "requested_unavailable"
+    if not candidates:
+        return None, how
+    return max(candidates, key=usage), how
 
 
 def reliable_change_report(
     history: Sequence[WeeklyPoint],
     in_window: Sequence[WeeklyPoint],
-    instrument_metadata: Mapping[str, Mapping | None],
+    metadata: Mapping | None,
     config: TrendConfig = DEFAULT_CONFIG,
+    instrument: str | None = None,
 ) -> dict:
+    """Per-dimension RCI (Jacobson & Truax) and the joint χ² test of one instrument's series."""
+    psychometrics = psychometrics_from_metadata(metadata)
     baseline_points = list(history[:2])
     now_points = list(in_window[-2:])
+    enough = (
+        len(baseline_points) == 2 and len(now_points) == 2 and now_points[0].week_start > baseline_points[-1].week_start
+    )
     out: dict = {}
+    rcs: dict[str, float] = {}
     for dimension in RCI_DIMENSIONS:
         entry: dict = {
             "method": "jacobson_truax_1991",
@@ -426,40 +528,73 @@ def reliable_change_report(
             "change": None,
             "sd": None,
             "r": None,
+            "r_kind": None,
             "provisional": None,
             "source": None,
-            "instrument": None,
+            "instrument": instrument,
             "mixed_instruments": False,
             "reason": None,
         }
-        if (
-            len(baseline_points) < 2
-            or len(now_points) < 2
-            or now_points[0].week_start <= baseline_points[-1].week_start
-        ):
+        reliability = psychometrics.dimensions.get(dimension)
+        if not enough:
             entry["reason"] = "needs two baseline weeks and two later weeks with check-ins"
-            out[dimension] = entry
-            continue
-        key, reliability, mixed = _pick_reliability(baseline_points + now_points, instrument_metadata, dimension)
-        entry.update(instrument=key, mixed_instruments=mixed)
-        if reliability is None:
+        elif reliability is None:
             entry["reason"] = "the instrument has no SD and r for this dimension"
-            out[dimension] = entry
-            continue
-        baseline = float(np.mean([getattr(p, dimension) for p in baseline_points]))
-        now = float(np.mean([getattr(p, dimension) for p in now_points]))
-        change = reliable_change(
-            baseline=baseline, now=now, sd=reliability.sd, r=reliability.r, threshold=config.rci_threshold
-        )
-        entry.update(
-            {k: (_round(v) if isinstance(v, float) else v) for k, v in change.items()},
-            sd=reliability.sd,
-            r=reliability.r,
-            provisional=reliability.provisional,
-            source=reliability.source,
-        )
+        else:
+            baseline = math.fsum(getattr(p, dimension) for p in baseline_points) / 2
+            now = math.fsum(getattr(p, dimension) for p in now_points) / 2
+            change = reliable_change(
+                baseline=baseline, now=now, sd=reliability.sd, r=reliability.r, threshold=config.rci_threshold
+            )
+            rcs[dimension] = change["rc"]
+            entry.update(
+                {k: (_round(v) if isinstance(v, float) else v) for k, v in change.items()},
+                sd=reliability.sd,
+                r=reliability.r,
+                r_kind=reliability.r_kind,
+                provisional=reliability.provisional,
+                source=reliability.source,
+            )
         out[dimension] = entry
+
+    joint: dict = {
+        "method": "chi_square_2df",
+        "df": 2,
+        "alpha": config.alpha,
+        "chi2": None,
+        "p": None,
+        "reliable": None,
+        "correlation": None,
+        "provisional": None,
+        "source": None,
+        "reason": None,
+    }
+    correlation = psychometrics.correlation
+    if len(rcs) < len(RCI_DIMENSIONS):
+        joint["reason"] = "needs the reliable change of both dimensions"
+    elif correlation is None:
+        joint["reason"] = "the instrument has no correlation between its scales"
+    else:
+        result = joint_reliable_change(
+            rc_anxiety=rcs["anxiety"], rc_avoidance=rcs["avoidance"], correlation=correlation.r, alpha=config.alpha
+        )
+        joint.update(
+            chi2=_round(result["chi2"]),
+            p=_round(result["p"], 6),
+            reliable=result["reliable"],
+            correlation=correlation.r,
+            provisional=correlation.provisional or any(psychometrics.dimensions[d].provisional for d in RCI_DIMENSIONS),
+            source=correlation.source,
+        )
+    out["joint"] = joint
     return out
+
+
+def _instrument_ref(key: str | None) -> dict:
+    if key is None:
+        return {"key": None, "code": None, "version": None}
+    code, _, version = key.partition(":")
+    return {"key": key, "code": code, "version": int(version) if version.isdigit() else None}
 
 
 def trend_report(
@@ -470,15 +605,22 @@ def trend_report(
     families: Mapping[str, str],
     instrument_metadata: Mapping[str, Mapping | None],
     config: TrendConfig = DEFAULT_CONFIG,
+    instrument: str | None = None,
 ) -> dict:
     """Everything `GET /trends/` shows except adherence and request metadata.
 
-    `history`: every week with check-ins up to the end of the window, oldest first (the EWMA, the
-    RCI baseline and the quadrant hysteresis need it); `window`: the requested local Mondays, oldest
-    first; `episodes`: regulation logs inside the window."""
-    history = sorted(history, key=lambda p: p.week_start)
+    `history`: every (week, instrument) with check-ins up to the end of the window, one point per
+    instrument and week (the EWMA, the RCI baseline and the quadrant hysteresis need the whole
+    history); `window`: the requested local Mondays, oldest first; `episodes`: regulation logs inside
+    the window; `instrument`: the series the user asked for (`code` or `code:version`).
+
+    The statistics run over the primary instrument's series only (see `primary_instrument`); every
+    other instrument used in the window is listed with its own weekly series."""
     window = list(window)
     window_start = window[0]
+    series = split_by_instrument(history)
+    primary, picked = primary_instrument(series, window_start, window[-1], instrument)
+    history = series.get(primary, []) if primary is not None else []
     by_week = {p.week_start: p for p in history}
     smoothed = {d: ewma([getattr(p, d) for p in history], config.ewma_lambda) for d in DIMENSIONS}
     ewma_by_week = {p.week_start: {d: _round(smoothed[d][i]) for d in DIMENSIONS} for i, p in enumerate(history)}
@@ -512,7 +654,7 @@ def trend_report(
         d: mann_kendall([getattr(p, d) for p in recent], min_n=config.mann_kendall_min_n, alpha=config.alpha)
         for d in DIMENSIONS
     }
-    rci = reliable_change_report(history, in_window, instrument_metadata, config)
+    rci = reliable_change_report(history, in_window, instrument_metadata.get(primary or ""), config, primary)
 
     worsening = [d for d in RCI_DIMENSIONS if rci[d]["change"] == "worsened"]
     trend_direction = direction(
@@ -523,7 +665,27 @@ def trend_report(
     )
     trend_direction["distance_slope_per_week"] = _round(trend_direction["distance_slope_per_week"])
 
+    others = []
+    for key in sorted(series):
+        points = [p for p in series[key] if window_start <= p.week_start <= window[-1]]
+        if key == primary or not points:
+            continue
+        others.append(
+            {
+                **_instrument_ref(key),
+                "checkins": sum(p.checkins for p in points),
+                "weeks": [weekly_point_payload(p, config.quadrant_cut) for p in points],
+            }
+        )
+
     return {
+        "instrument": {
+            **_instrument_ref(primary),
+            "picked": picked,
+            "requested": instrument,
+            "checkins": sum(p.checkins for p in in_window),
+        },
+        "other_instruments": others,
         "weeks": weeks,
         "trajectory": trajectory,
         "statistics": {
@@ -562,6 +724,7 @@ def trend_report(
         "quadrant": {
             **quadrant_with_hysteresis(history, config.quadrant_cut),
             "rule": "changes after two consecutive weeks",
+            "boundary": f"secure exactly when both dimensions are <= {config.quadrant_cut} (distance to secure 0)",
         },
         "regulation": regulation_statistics(episodes, families, min_strategy_episodes=config.min_strategy_episodes),
     }

@@ -44,6 +44,15 @@ class MeUpdateSerializer(serializers.Serializer):
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
     timezone = TimezoneField(required=False)
     locale = serializers.CharField(max_length=16, required=False)
+    country = serializers.RegexField(
+        r"^([A-Za-z]{2})?$",
+        required=False,
+        allow_blank=True,
+        help_text="ISO 3166-1 alpha-2 country (e.g. US) for crisis resources; blank: the locale's region.",
+    )
+
+    def validate_country(self, value: str) -> str:
+        return value.upper()
 
 
 class MeDeleteSerializer(serializers.Serializer):
@@ -127,7 +136,7 @@ class MeView(APIView):
     @extend_schema(
         request=MeUpdateSerializer,
         responses={200: UserSerializer, **ERROR_RESPONSES(400, 401, 413)},
-        summary="Change display name, timezone or locale",
+        summary="Change display name, timezone, locale or country",
     )
     def patch(self, request):
         data = MeUpdateSerializer(data=request.data, partial=True)

@@ -16,6 +16,7 @@ from tracker.entries.api.generic import (
 from tracker.entries.selectors.entries import checkin_get, checkin_list
 from tracker.entries.selectors.instruments import instrument_catalog
 from tracker.entries.serializers.checkins import (
+    CheckInDetailSerializer,
     CheckInSerializer,
     CheckInUpdateSerializer,
     CheckInWriteSerializer,
@@ -29,7 +30,7 @@ CHECKIN_API = EntryApi(
     name=checkin_services.CheckInKind.name,
     model=CheckIn,
     serializer=CheckInSerializer,
-    detail_serializer=CheckInSerializer,
+    detail_serializer=CheckInDetailSerializer,
     write_serializer=CheckInWriteSerializer,
     update_serializer=CheckInUpdateSerializer,
     list_query=ListQuerySerializer,

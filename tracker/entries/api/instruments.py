@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import NotFound
 from tracker.entries.selectors.instruments import instrument_catalog, instrument_get, instrument_versions
+from tracker.entries.services.instruments import wording_loaded
 from tracker.insights import scoring
 from tracker.models import Instrument
 
@@ -36,14 +37,26 @@ class ItemSerializer(serializers.Serializer):
 
 class DimensionNormSerializer(serializers.Serializer):
     r = serializers.FloatField(help_text="Reliability used for the Reliable Change Index.")
-    r_kind = serializers.CharField(help_text="Which reliability (e.g. test-retest).")
+    r_kind = serializers.ChoiceField(
+        choices=["test_retest", "internal_consistency", "latent_stability", "stability", "assumed", "unverified"],
+        help_text="What kind of coefficient r is (see docs/psychometrics.md).",
+    )
+    r_interval = serializers.CharField(allow_null=True, help_text="Retest/stability interval, e.g. `30 days`.")
+    r_label = serializers.CharField(help_text="The kind of r in plain words.")
     sd = serializers.FloatField(help_text="Norm standard deviation used for the Reliable Change Index.")
     source = serializers.CharField()
     provisional = serializers.BooleanField(help_text="True until confirmed norms exist; results using them say so.")
 
 
+class CorrelationSerializer(serializers.Serializer):
+    r = serializers.FloatField(help_text="Correlation between the anxiety and avoidance scales (joint RCI test).")
+    source = serializers.CharField()
+    provisional = serializers.BooleanField()
+
+
 class MetadataSerializer(serializers.Serializer):
     dimensions = serializers.DictField(child=DimensionNormSerializer(), help_text="Keyed by anxiety / avoidance.")
+    interscale_correlation = CorrelationSerializer(required=False)
     note = serializers.CharField(required=False)
 
 
@@ -60,6 +73,10 @@ class InstrumentSummarySerializer(serializers.Serializer):
         child=serializers.CharField(), help_text="Relationship targets (ECR-RS); empty for other instruments."
     )
     versions = serializers.ListField(child=serializers.IntegerField(), help_text="Every stored version.")
+    wording_loaded = serializers.BooleanField(
+        help_text="False for a validated instrument whose licensed item wording has not been loaded: check-ins "
+        "against it are refused (409 instrument_wording_missing) and clients are not offered it."
+    )
 
     def to_representation(self, instrument: Instrument) -> dict:
         definition = instrument.definition
@@ -74,6 +91,7 @@ class InstrumentSummarySerializer(serializers.Serializer):
             "item_count": len(definition["items"]),
             "targets": definition.get("targets", []),
             "versions": self.context.get("versions", {}).get(instrument.code, [instrument.version]),
+            "wording_loaded": wording_loaded(definition),
         }
 
 
@@ -100,11 +118,14 @@ class InstrumentSerializer(InstrumentSummarySerializer):
 class InstrumentListView(APIView):
     @extend_schema(
         responses={200: InstrumentSummarySerializer(many=True), **ERROR_RESPONSES(401)},
-        summary="Available instruments (newest version of each, the default first)",
+        summary="Available instruments (newest of each, default first; clients see those with wording loaded)",
     )
     def get(self, request):
         catalog = instrument_catalog()
         instruments = sorted(catalog.latest.values(), key=lambda i: (not i.is_default, i.code))
+        if not request.user.is_therapist:
+            # Clients are only offered instruments they can answer (wording loaded).
+            instruments = [i for i in instruments if wording_loaded(i.definition)]
         versions: dict[str, list[int]] = {}
         for code, version in sorted(catalog.by_version):
             versions.setdefault(code, []).append(version)

@@ -22,6 +22,7 @@ from tracker.entries.api.generic import (
 )
 from tracker.entries.selectors.entries import regulation_log_get, regulation_log_list
 from tracker.entries.serializers.regulation import (
+    CrisisResourcesSerializer,
     RegulationLogDetailSerializer,
     RegulationLogSerializer,
     RegulationLogUpdateSerializer,
@@ -126,3 +127,32 @@ class VocabulariesView(APIView):
     )
     def get(self, request):
         return Response(vocabularies.as_payload())
+
+
+class CrisisResourcesQuerySerializer(serializers.Serializer):
+    country = serializers.RegexField(
+        r"^[A-Za-z]{2}$",
+        required=False,
+        help_text="ISO 3166-1 alpha-2 country; default: the user's profile country, else their locale's region.",
+    )
+
+
+class CrisisResourcesView(APIView):
+    @extend_schema(
+        parameters=[CrisisResourcesQuerySerializer],
+        responses={200: CrisisResourcesSerializer, **ERROR_RESPONSES(400, 401)},
+        summary="Crisis resources for a country, for the phone to cache for offline use",
+        description=(
+            "The same resources a flagged check-in or log returns. Each entry carries `last_checked`; phones "
+            "should refresh their cached copy when it changes. Securebase is not monitored in real time."
+        ),
+    )
+    def get(self, request):
+        query = CrisisResourcesQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        country = query.validated_data.get("country")
+        if country:
+            body = regulation_services.crisis_resources(country.upper())
+        else:
+            body = regulation_services.crisis_resources_for_user(request.user)
+        return Response(CrisisResourcesSerializer(body).data)

@@ -20,6 +20,8 @@ from tracker.entries.api.generic import EntryApi
 from tracker.entries.api.regulation import REGULATION_LOG_API
 from tracker.entries.selectors.entries import CursorAhead, change_feed
 from tracker.entries.selectors.instruments import InstrumentCatalog, instrument_catalog
+from tracker.entries.serializers.regulation import CrisisResourcesSerializer
+from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, WriteOutcome
 from tracker.entries.services.sync import ENTRY_KINDS, BadCursor, cursor_decode, cursor_encode, sync_push
 
@@ -122,6 +124,9 @@ class ResultSerializer(serializers.Serializer):
     error = ItemErrorSerializer(required=False)
     current = ChangeSerializer(
         required=False, allow_null=True, help_text="conflict only: the server's state of the entry, as a feed change."
+    )
+    crisis_resources = CrisisResourcesSerializer(
+        required=False, help_text="Only for a stored entry whose safety flag is set: help for the user's country."
     )
 
 
@@ -238,12 +243,12 @@ class SyncView(APIView):
             positions.append(index)
 
         for index, outcome in zip(positions, sync_push(user=request.user, writes=writes), strict=True):
-            results[index] = self._result(outcome)
+            results[index] = self._result(outcome, request.user)
         # Rendered as built: optional keys (`error`, `current`) are present only where they apply.
         return Response({"results": results})
 
     @staticmethod
-    def _result(outcome: WriteOutcome) -> dict:
+    def _result(outcome: WriteOutcome, user) -> dict:
         visible = outcome.row  # None whenever the row is not this user's
         result = {
             "type": outcome.kind.name,
@@ -256,4 +261,7 @@ class SyncView(APIView):
         if outcome.status == "conflict":
             current = change_of(outcome.kind.name, visible) if visible is not None else None
             result["current"] = ChangeSerializer(current).data if current is not None else None
+        elif visible is not None and getattr(visible, "safety_flag", False):
+            # A flagged entry uploaded offline gets the same help as one posted directly.
+            result["crisis_resources"] = regulation_services.crisis_resources_for_user(user)
         return result

@@ -8,6 +8,7 @@ from rest_framework import serializers
 from tracker.common.api.fields import (
     CanonicalUUIDField,
     OffsetDateTimeField,
+    StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
     local_isoformat,
@@ -15,7 +16,9 @@ from tracker.common.api.fields import (
 )
 from tracker.common.api.reuse import reusable
 from tracker.entries.selectors.instruments import InstrumentCatalog
+from tracker.entries.serializers.regulation import CrisisResourcesSerializer
 from tracker.entries.services import checkins as checkin_services
+from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, edit_window
 from tracker.insights import scoring
 from tracker.models import CheckIn
@@ -30,10 +33,16 @@ class TargetScoresSerializer(serializers.Serializer):
     self_model = serializers.FloatField(help_text="8 - anxiety: how worthy of care you feel (1-7).")
     other_model = serializers.FloatField(help_text="8 - avoidance: how available others seem (1-7).")
     quadrant = serializers.ChoiceField(
-        choices=scoring.QUADRANTS, help_text="A tendency label at the configured cut (default 4), never a diagnosis."
+        choices=scoring.QUADRANTS,
+        help_text=(
+            "A tendency label at the configured cut c (default 4), never a diagnosis: secure exactly when both "
+            "dimensions are <= c (distance_to_secure 0); preoccupied anxiety > c; dismissing avoidance > c; "
+            "fearful both > c."
+        ),
     )
     distance_to_secure = serializers.FloatField(
-        help_text="sqrt(max(0, avoidance - c)² + max(0, anxiety - c)²); 0 inside the secure quadrant."
+        help_text="sqrt(max(0, avoidance - c)² + max(0, anxiety - c)²); 0 exactly when the quadrant is secure "
+        "(both dimensions <= c, the cut included)."
     )
 
 
@@ -47,7 +56,15 @@ class ScoresSerializer(TargetScoresSerializer):
     targets = serializers.DictField(
         child=TargetScoresSerializer(),
         required=False,
-        help_text="ECR-RS only: one score set per answered relationship target; the headline scores are their mean.",
+        help_text=(
+            "ECR-RS only: one score set per answered relationship target; the headline scores are the global "
+            "score (mean of all four targets) and `partial` is true when not all four were answered."
+        ),
+    )
+    partial = serializers.BooleanField(
+        required=False,
+        help_text="ECR-RS only: true when not every relationship target was answered, so the headline scores "
+        "are the mean of the answered targets, not the global score.",
     )
 
 
@@ -70,6 +87,10 @@ class CheckInSerializer(serializers.ModelSerializer):
     responses = ResponseItemSerializer(many=True)
     scores = serializers.SerializerMethodField()
     editable_until = serializers.SerializerMethodField(help_text="Edits are refused (409) after this time.")
+    safety = serializers.BooleanField(
+        source="safety_answer", allow_null=True, help_text="The answer to the optional safety question."
+    )
+    safety_flag = serializers.BooleanField(help_text="Set when the safety answer is yes; a shared therapist sees it.")
 
     class Meta:
         model = CheckIn
@@ -82,6 +103,8 @@ class CheckInSerializer(serializers.ModelSerializer):
             "responses",
             "note",
             "scores",
+            "safety",
+            "safety_flag",
             "revision",
             "created_at",
             "updated_at",
@@ -115,6 +138,25 @@ class CheckInSerializer(serializers.ModelSerializer):
         return (checkin.created_at + edit_window()).isoformat()
 
 
+class CheckInDetailSerializer(CheckInSerializer):
+    """The single check-in shape (create, detail, edit): adds crisis resources when it is flagged."""
+
+    crisis_resources = serializers.SerializerMethodField(
+        help_text="Present (not null) when safety_flag is set: help for the user's country."
+    )
+
+    class Meta(CheckInSerializer.Meta):
+        fields = [*CheckInSerializer.Meta.fields, "crisis_resources"]
+        read_only_fields = fields
+
+    @extend_schema_field(CrisisResourcesSerializer(allow_null=True))
+    def get_crisis_resources(self, checkin: CheckIn) -> dict | None:
+        if not checkin.safety_flag:
+            return None
+        request = self.context.get("request")
+        return regulation_services.crisis_resources_for_user(getattr(request, "user", None))
+
+
 # --- Write shapes ----------------------------------------------------------------------------------
 class CheckInWriteSerializer(serializers.Serializer):
     """A check-in as the phone sends it (create, and full records in sync)."""
@@ -141,8 +183,16 @@ class CheckInWriteSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="Optional free text, encrypted at rest.",
     )
+    safety = StrictBooleanField(
+        required=False,
+        allow_null=True,
+        help_text="Answer to the optional safety question (urges to harm yourself); true flags the check-in "
+        "and the response carries crisis resources.",
+    )
 
     def validate(self, attrs: dict) -> dict:
+        if "safety" in attrs:
+            attrs["safety_answer"] = attrs.pop("safety")
         catalog: InstrumentCatalog = self.context["catalog"]
         code, version = attrs.pop("instrument", None), attrs.pop("instrument_version", None)
         if code is None:

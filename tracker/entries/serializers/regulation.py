@@ -124,7 +124,12 @@ class CrisisResourceSerializer(serializers.Serializer):
 
 
 class CrisisResourcesSerializer(serializers.Serializer):
-    locale = serializers.CharField(help_text="The entry used: the user's locale, its language, or `default`.")
+    country = serializers.CharField(
+        allow_null=True,
+        help_text="ISO 3166 country of the entry used (profile country, else the locale's region); "
+        "null: the international default.",
+    )
+    last_checked = serializers.DateField(help_text="When a person last verified these numbers.")
     message = serializers.CharField(help_text="What to do now. Securebase is not monitored in real time.")
     resources = CrisisResourceSerializer(many=True)
 
@@ -145,8 +150,7 @@ class RegulationLogDetailSerializer(RegulationLogSerializer):
         if not log.safety_flag:
             return None
         request = self.context.get("request")
-        locale = getattr(getattr(request, "user", None), "locale", None)
-        return regulation_services.crisis_resources(locale)
+        return regulation_services.crisis_resources_for_user(getattr(request, "user", None))
 
 
 # --- Write shapes ----------------------------------------------------------------------------------

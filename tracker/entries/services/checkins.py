@@ -12,6 +12,7 @@ from django.conf import settings
 from tracker.common.errors import Conflict, Invalid
 from tracker.entries.selectors.instruments import InstrumentCatalog
 from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, edit_window, entries_apply
+from tracker.entries.services.instruments import wording_loaded
 from tracker.insights import scoring
 from tracker.models import CheckIn, Instrument
 
@@ -30,7 +31,7 @@ def responses_normalize(responses: list[dict]) -> list[dict]:
 class CheckInKind(EntryKind):
     name = "checkin"
     model = CheckIn
-    content_fields = ("instrument_id", "occurred_at", "utc_offset_minutes", "responses", "note")
+    content_fields = ("instrument_id", "occurred_at", "utc_offset_minutes", "responses", "note", "safety_answer")
     value_fields = (
         "instrument",
         "occurred_at",
@@ -44,6 +45,8 @@ class CheckInKind(EntryKind):
         "distance_to_secure",
         "quadrant",
         "extra_scores",
+        "safety_answer",
+        "safety_flag",
     )
     select_related = ("instrument",)
 
@@ -72,8 +75,16 @@ def checkin_values(
     responses: list[dict],
     note: str = "",
     catalog: InstrumentCatalog | None = None,
+    safety_answer: bool | None = None,
 ) -> dict:
-    """Model field values for a check-in, scores included; `Invalid` naming `responses` if unscorable."""
+    """Model field values for a check-in, scores included; `Invalid` naming `responses` if unscorable,
+    `Conflict(code="instrument_wording_missing")` for an instrument whose licensed wording is not loaded."""
+    if not wording_loaded(instrument.definition):
+        raise Conflict(
+            f"{instrument.code} v{instrument.version} has no item wording loaded yet; a clinic must load its "
+            "licensed wording (manage.py load_instruments --path DIR) before check-ins can use it.",
+            code="instrument_wording_missing",
+        )
     key = catalog.scoring_key(instrument) if catalog else scoring.key_from_definition(instrument.definition)
     try:
         scores = scoring.score(key, responses, cut=settings.QUADRANT_CUT)
@@ -92,6 +103,8 @@ def checkin_values(
         "distance_to_secure": scores.distance_to_secure,
         "quadrant": scores.quadrant,
         "extra_scores": scores.extra,
+        "safety_answer": safety_answer,
+        "safety_flag": bool(safety_answer),
     }
 
 
@@ -105,6 +118,7 @@ def checkin_create(
     responses: list[dict],
     note: str = "",
     now: datetime | None = None,
+    safety_answer: bool | None = None,
 ) -> WriteOutcome:
     """Create (or recognise a retry of) a check-in: `created`, `unchanged` or `conflict`."""
     values = checkin_values(
@@ -113,6 +127,7 @@ def checkin_create(
         utc_offset_minutes=utc_offset_minutes,
         responses=responses,
         note=note,
+        safety_answer=safety_answer,
     )
     return entries_apply(user=user, writes=[EntryWrite(CheckInKind, "create", id, values)], now=now)[0]
 
@@ -128,6 +143,7 @@ def checkin_update(
         "utc_offset_minutes": checkin.utc_offset_minutes,
         "responses": checkin.responses,
         "note": checkin.note,
+        "safety_answer": checkin.safety_answer,
     }
     current.update(changes)
     values = checkin_values(**current)

@@ -7,7 +7,8 @@ be updated in place (that is how a clinic supplies licensed item text for a ship
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,22 @@ SHIPPED_DIR = Path(__file__).resolve().parent.parent / "instruments"
 
 class DefinitionError(ValueError):
     pass
+
+
+def wording_loaded(definition: Mapping) -> bool:
+    """True when every item has real wording, not a shipped placeholder ("ECR-R item 1",
+    "RQ prototype A (secure)": the instrument's code followed by "item" or "prototype").
+
+    A validated instrument ships as a scoring key only; app users are offered it, and check-ins
+    against it are accepted, once a clinic has loaded its licensed wording (`load_instruments --path`).
+    Scoring itself never needs the wording."""
+    items = definition.get("items") or ()
+    code = re.escape(str(definition.get("code", "")))
+    placeholder = re.compile(rf"\s*{code}\s+(item|prototype)\b", re.IGNORECASE)
+    return bool(items) and all(
+        isinstance(item.get("text"), str) and item["text"].strip() and not placeholder.match(item["text"])
+        for item in items
+    )
 
 
 @dataclass

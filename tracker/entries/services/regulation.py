@@ -180,15 +180,28 @@ def _crisis_table(path: str, mtime: float) -> dict:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
-def crisis_resources(locale: str | None) -> dict:
-    """Resources for a locale: exact (`en-GB`), then the language alone (`de`), then `default`."""
+def country_for(*, country: str | None, locale: str | None) -> str | None:
+    """The user's ISO 3166 country: the profile field, else the region of the locale (`es-US` -> US)."""
+    if country and len(country) == 2 and country.isalpha():
+        return country.upper()
+    for part in (locale or "").replace("_", "-").split("-")[1:]:
+        if len(part) == 2 and part.isalpha():
+            return part.upper()
+    return None
+
+
+def crisis_resources(country: str | None) -> dict:
+    """Resources for an ISO 3166 country (`US`), else the international `default`.
+
+    Chosen by country, never by language: a Spanish speaker in the US needs 988, not a Spanish line."""
     path = Path(settings.CRISIS_RESOURCES_FILE)
     table = _crisis_table(str(path), path.stat().st_mtime)
-    locale = (locale or "").replace("_", "-")
-    candidates = [locale, locale.split("-")[0]] if locale else []
-    lowered = {key.lower(): key for key in table if not key.startswith("_")}
-    for candidate in candidates:
-        key = lowered.get(candidate.lower())
-        if key is not None:
-            return {"locale": key, **table[key]}
-    return {"locale": "default", **table["default"]}
+    countries = table.get("countries") or {}
+    key = (country or "").upper()
+    if key in countries:
+        return {"country": key, **countries[key]}
+    return {"country": None, **table["default"]}
+
+
+def crisis_resources_for_user(user) -> dict:
+    return crisis_resources(country_for(country=getattr(user, "country", ""), locale=getattr(user, "locale", "")))

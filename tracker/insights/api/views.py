@@ -29,6 +29,11 @@ from tracker.models import WeeklySummary
 
 class TrendsQuerySerializer(serializers.Serializer):
     weeks = serializers.IntegerField(min_value=1, max_value=MAX_WEEKS, default=DEFAULT_WEEKS)
+    instrument = serializers.RegexField(
+        r"^[a-z0-9-]{1,32}(:[0-9]{1,6})?$",
+        required=False,
+        help_text="Show this instrument's series (`code` or `code:version`); default: the most used in the window.",
+    )
 
 
 class TrendsView(APIView):
@@ -41,7 +46,11 @@ class TrendsView(APIView):
     def get(self, request):
         query = TrendsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        report = trend_for_user(user=request.user, weeks=query.validated_data["weeks"])
+        report = trend_for_user(
+            user=request.user,
+            weeks=query.validated_data["weeks"],
+            instrument=query.validated_data.get("instrument"),
+        )
         return Response(TrendsSerializer(report).data)
 
 
