@@ -152,8 +152,9 @@ WEEKLY_SUMMARY_CHUNK_SIZE = envint("WEEKLY_SUMMARY_CHUNK_SIZE", "1000")
 WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
 
 # --- Notifications (reminder nudges, summary announcements, push, email) ---------------------------
-# A slot missed by more than this is recorded as skipped, never sent late.
-REMINDER_GRACE_SECONDS = envint("REMINDER_GRACE_SECONDS", str(2 * 60 * 60))
+# A slot missed by more than this is recorded as skipped, never sent late (and a late one is still
+# skipped if quiet hours have begun by the time it could be sent).
+REMINDER_GRACE_SECONDS = envint("REMINDER_GRACE_SECONDS", str(15 * 60))
 REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", "500")
 REMINDER_MAX_BATCHES_PER_TICK = envint("REMINDER_MAX_BATCHES_PER_TICK", "1000")
 # After this many unopened nudges in a row, only every other slot is sent (see notifications.planning).

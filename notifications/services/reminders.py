@@ -24,6 +24,7 @@ from notifications.models import Delivery, ReminderSchedule
 from notifications.planning import plan_slot
 from notifications.services.ledger import DeliveryDraft, deliveries_record
 from notifications.services.schedules import schedule_next_due
+from notifications.slots import in_quiet_hours
 from tracker.common.sql import update_rows
 from tracker.models import CheckIn
 
@@ -101,6 +102,9 @@ def _process_batch(*, now: datetime) -> int:
                 unopened_streak=schedule.unopened_streak,
                 backoff_skipped_last=schedule.backoff_skipped_last,
                 backoff_after=settings.REMINDER_BACKOFF_AFTER,
+                quiet_at_send=in_quiet_hours(
+                    now, tz_name=tz_name, quiet_start=schedule.quiet_start, quiet_end=schedule.quiet_end
+                ),
             )
             title, body = nudge_text(sent_count=schedule.sent_count, user_offset=schedule.user_id.int % 7)
             sent = plan.status == Delivery.Status.SENT
