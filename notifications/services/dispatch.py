@@ -71,7 +71,8 @@ def _user_present(user_id) -> bool:
 
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT 1 FROM {User._meta.db_table} WHERE id = %s FOR KEY SHARE", [user_id])
+            table = connection.ops.quote_name(User._meta.db_table)
+            cursor.execute(f"SELECT 1 FROM {table} WHERE id = %s FOR KEY SHARE", [user_id])  # noqa: S608
             return cursor.fetchone() is not None
     return User.objects.filter(id=user_id).exists()
 

@@ -1,8 +1,11 @@
 """The reminder part of the scheduler tick: claim due schedules in batches, record, send, advance.
 
 Per batch, in one transaction and a fixed number of statements whatever the batch size:
-1. claim up to REMINDER_BATCH_SIZE due schedules: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL
-   (a concurrent tick takes other rows); on SQLite a conditional `UPDATE … SET claim_token` whose
+1. claim up to REMINDER_BATCH_SIZE due schedules: `SELECT … FOR UPDATE OF schedule, user SKIP LOCKED`
+   on PostgreSQL (a concurrent tick takes other rows). The user row is locked with the schedule, so
+   the tick never waits for a user lock: a user being erased (erasure holds `FOR UPDATE` on the user
+   row, then deletes the schedule) is skipped, and the ledger's foreign-key checks find the user row
+   already ours. One lock order, no deadlock; on SQLite a conditional `UPDATE … SET claim_token` whose
    WHERE re-checks `next_due_at <= now` (SQLite serialises writers, so the claim is exclusive);
 2. one query for who checked in since their previous slot (skip_if_done);
 3. the ledger: INSERT … ON CONFLICT DO NOTHING RETURNING, then inbox items and push/email dispatches
@@ -53,7 +56,9 @@ def _claim(*, now: datetime, limit: int) -> list[ReminderSchedule]:
     due = ReminderSchedule.objects.filter(next_due_at__lte=now).order_by("next_due_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         return list(
-            due.select_for_update(skip_locked=True, of=("self",)).select_related("user").only(*CLAIM_FIELDS)[:limit]
+            due.select_for_update(skip_locked=True, of=("self", "user"))
+            .select_related("user")
+            .only(*CLAIM_FIELDS)[:limit]
         )
     token = uuid.uuid4()
     claimed = ReminderSchedule.objects.filter(id__in=due.values("id")[:limit], next_due_at__lte=now).update(

@@ -84,7 +84,9 @@ def test_after_an_outage_only_the_latest_due_slot_is_sent_and_the_rest_are_accou
     deliveries = nudges(user)
     sent = [d for d in deliveries if d.status == "sent"]
     assert [d.slot for d in sent] == [MORNING + timedelta(hours=2)]
-    assert {d.skip_reason for d in deliveries if d.status == "skipped"} == {"missed"}  # with a 15-minute grace an hourly slot is missed before superseded
+    assert {d.skip_reason for d in deliveries if d.status == "skipped"} == {
+        "missed"
+    }  # with a 15-minute grace an hourly slot is missed before superseded
     assert len(deliveries) == 3 * 3  # every slot since the schedule was set: 3 days x 3
     assert InboxItem.objects.filter(user=user).count() == 1
 
