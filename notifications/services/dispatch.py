@@ -53,13 +53,13 @@ def _due_ids(*, now: datetime, limit: int) -> list[int]:
     return list(pending.values_list("id", flat=True)[:limit])
 
 
-def _begin(dispatch_id: int) -> bool:
+def _begin(dispatch_id: int, *, now: datetime) -> bool:
     """Record that an attempt begins (committed before any network call); False if another sender
     won it, it is not due any more, or it vanished (its user was erased)."""
     with transaction.atomic():
         return bool(
             Dispatch.objects.filter(id=dispatch_id, status=Dispatch.Status.PENDING).update(
-                status=Dispatch.Status.SENDING, claimed_at=timezone.now(), attempts=F("attempts") + 1
+                status=Dispatch.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
             )
         )
 
@@ -184,7 +184,7 @@ def _send_and_record(dispatch_id: int, *, now: datetime) -> str | None:
 def _process_batch(*, now: datetime) -> int:
     handled = 0
     for dispatch_id in _due_ids(now=now, limit=settings.DISPATCH_BATCH_SIZE):
-        if not _begin(dispatch_id):
+        if not _begin(dispatch_id, now=now):
             continue
         handled += 1
         try:
