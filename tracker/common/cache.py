@@ -19,6 +19,8 @@ from typing import Any
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.cache.backends.redis import RedisCache
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,9 @@ class FallbackRedisCache(BaseCache):
         timeout = float(options.pop("SOCKET_TIMEOUT", 0.25))
         options.setdefault("socket_connect_timeout", timeout)
         options.setdefault("socket_timeout", timeout)
+        # redis-py retries a failed command with exponential backoff by default (seconds, holding a
+        # gunicorn worker): fail at once and let the fallback answer instead.
+        options.setdefault("retry", Retry(NoBackoff(), 0))
         self.primary = RedisCache(server, {**params, "OPTIONS": options})
         self.fallback = LocMemCache(f"securebase-fallback-{id(self)}", {"TIMEOUT": params.get("TIMEOUT", 300)})
         self._down_until = 0.0
