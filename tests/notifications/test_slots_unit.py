@@ -218,3 +218,15 @@ def test_done_resets_the_streak_and_backoff_edges():
     assert plan(now, unopened_streak=2) == SlotPlan("sent", "", 3, False)
     assert plan(now, unopened_streak=3, backoff_skipped_last=True) == SlotPlan("sent", "", 4, False)
     assert plan(now, unopened_streak=4, backoff_after=4) == SlotPlan("skipped", "backoff", 4, True)
+
+
+def test_instants_are_in_utc_and_seconds_in_a_gap_are_dropped():
+    got = resolve_local(SPRING, time(2, 15, 30, 500), BERLIN)
+    assert got == datetime(2026, 3, 29, 1, 0, tzinfo=UTC) and got.tzinfo is UTC
+    assert resolve_local(FALL, T("09:00"), BERLIN).tzinfo is UTC
+    assert slot(MON, [1]).tzinfo is UTC
+
+
+def test_not_before_beyond_the_search_window_is_searched_from_not_before():
+    far = MON + timedelta(days=20)
+    assert slot(MON, [1], not_before=far) == MON + timedelta(days=21)
