@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test install lint migrate demo bench clean contract
+.PHONY: run test install lint migrate demo bench clean contract drills
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,3 +37,8 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 db.sqlite3-* staticfiles
+
+# Fault drills on real services (own PostgreSQL + Redis on ports 18131-18133, gunicorn, Celery worker
+# and beat, a fake FCM): prints a table and fails on any loss or duplicate. Bounded to 8 minutes.
+drills: install
+	timeout --signal=TERM 480 $(PY) tests/drills/run.py

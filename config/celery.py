@@ -8,6 +8,9 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+# Beat's interval (SCHEDULER_TICK_SECONDS, 60 by default; the drills use a few seconds).
+TICK_SECONDS = float(os.getenv("SCHEDULER_TICK_SECONDS", "60"))
+
 app = Celery("securebase")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
@@ -25,9 +28,9 @@ app.conf.update(
     beat_schedule={
         "scheduler-tick": {
             "task": "notifications.tasks.scheduler_tick",
-            "schedule": 60.0,
-            # A tick that waited longer than a minute is superseded by the next one.
-            "options": {"expires": 55},
+            "schedule": TICK_SECONDS,
+            # A tick that waited longer than one interval is superseded by the next one.
+            "options": {"expires": max(1.0, TICK_SECONDS - 5) if TICK_SECONDS > 10 else TICK_SECONDS * 0.9},
         },
     },
 )

@@ -41,6 +41,21 @@ if PRODUCTION and (SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50):
 
 DEBUG = envbool("DEBUG", "false" if PRODUCTION else "true")
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1],testserver")
+# How many reverse proxies in front of gunicorn append to X-Forwarded-For. 0 (the default): the
+# header is ignored and the client is REMOTE_ADDR, so a client cannot forge its IP to dodge the
+# per-IP throttles. With N proxies the N-th address from the right is the client (DRF NUM_PROXIES).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
+# The Django admin is off in production unless ADMIN_ENABLED=true; its login uses the API's lockout.
+ADMIN_ENABLED = envbool("ADMIN_ENABLED", "false" if PRODUCTION else "true")
+# /metrics: open outside production; in production only with `Authorization: Bearer <METRICS_TOKEN>`
+# (unset: 404), or keep it on an internal bind.
+METRICS_TOKEN = os.getenv("METRICS_TOKEN", "")
+DATABASE_RETRY_AFTER_SECONDS = envint("DATABASE_RETRY_AFTER_SECONDS", "5")
+DASHBOARD_CSP = os.getenv(
+    "DASHBOARD_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+)
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
 
 VAR_DIR = Path(os.getenv("VAR_DIR", BASE_DIR / "var"))
@@ -62,10 +77,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.ApiConventionsMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "config.middleware.ResilienceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -116,7 +134,17 @@ REDIS_URL = os.getenv("REDIS_URL", "")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Throttles and the lockout keep working through a Redis outage (tracker/common/cache.py).
+    CACHES = {
+        "default": {
+            "BACKEND": "tracker.common.cache.FallbackRedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "SOCKET_TIMEOUT": float(os.getenv("CACHE_SOCKET_TIMEOUT", "0.25")),
+                "RETRY_SECONDS": float(os.getenv("CACHE_RETRY_SECONDS", "5")),
+            },
+        }
+    }
 else:
     BROKER_DIR = VAR_DIR / "broker"
     # kombu's filesystem transport needs its folders; web, worker and beat all share them.
@@ -157,8 +185,9 @@ WEEKLY_SUMMARY_CHUNK_SIZE = envint("WEEKLY_SUMMARY_CHUNK_SIZE", "1000")
 WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
 
 # --- Notifications (reminder nudges, summary announcements, push, email) ---------------------------
-# A slot missed by more than this is recorded as skipped, never sent late.
-REMINDER_GRACE_SECONDS = envint("REMINDER_GRACE_SECONDS", str(2 * 60 * 60))
+# A slot missed by more than this is recorded as skipped, never sent late (and a late one is still
+# skipped if quiet hours have begun by the time it could be sent).
+REMINDER_GRACE_SECONDS = envint("REMINDER_GRACE_SECONDS", str(15 * 60))
 REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", "500")
 REMINDER_MAX_BATCHES_PER_TICK = envint("REMINDER_MAX_BATCHES_PER_TICK", "1000")
 # After this many unopened nudges in a row, only every other slot is sent (see notifications.planning).
@@ -238,6 +267,8 @@ REST_FRAMEWORK = {
         "data_export": os.getenv("THROTTLE_DATA_EXPORT", "10/hour"),
     },
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    # Per-IP throttles read the client address through this (see TRUSTED_PROXY_COUNT).
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "PAGE_SIZE": 50,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -323,8 +354,18 @@ WHITENOISE_AUTOREFRESH = not PRODUCTION
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "tracker.common.logs.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "tracker.common.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": os.getenv("LOG_FORMAT", "json" if PRODUCTION else "plain"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
 }
 
@@ -339,5 +380,9 @@ if PRODUCTION:
     CSRF_COOKIE_SECURE = True
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+    if not SECURE_SSL_REDIRECT and envbool("TLS_REDIRECT_AT_PROXY", "false"):
+        # The TLS-terminating proxy in front redirects http → https (docs/operations.md); the app
+        # itself is reached on plain http only from that proxy and the healthcheck.
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"

@@ -1,19 +1,24 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from tracker.accounts.admin_login import LockoutAdminAuthenticationForm
 from tracker.common.api import views
 
 urlpatterns = [
     path("health/", views.health, name="health"),
+    path("metrics", views.metrics, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("tracker.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("dashboard/", include("tracker.sharing.dashboard.urls")),
-    path("admin/", admin.site.urls),
 ]
+if settings.ADMIN_ENABLED:  # off in production unless ADMIN_ENABLED=true
+    admin.site.login_form = LockoutAdminAuthenticationForm
+    urlpatterns.append(path("admin/", admin.site.urls))
 
 handler404 = "tracker.common.api.views.not_found"
 handler500 = "tracker.common.api.views.server_error"

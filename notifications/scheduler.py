@@ -16,6 +16,8 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from tracker.common.metrics import DUE_BACKLOG, tick_job_observe
+
 logger = logging.getLogger(__name__)
 
 Job = Callable[..., int]
@@ -36,6 +38,7 @@ def run_tick(*, now: datetime | None = None) -> TickResult:
     """Run every job in SCHEDULER_JOBS once. A failing job is logged and does not stop the others."""
     now = now or timezone.now()
     result = TickResult(started_at=now)
+    _observe_backlog(now)
     for path, job in tick_jobs():
         began = time.monotonic()
         try:
@@ -43,8 +46,19 @@ def run_tick(*, now: datetime | None = None) -> TickResult:
         except Exception:
             logger.exception("scheduler job failed: %s", path)
             result.failed.append(path)
+            tick_job_observe(job=path, seconds=time.monotonic() - began, failed=True)
         else:
+            tick_job_observe(job=path, seconds=time.monotonic() - began, failed=False)
             logger.info(
                 "scheduler job %s processed %d in %.3fs", path, result.processed[path], time.monotonic() - began
             )
     return result
+
+
+def _observe_backlog(now: datetime) -> None:
+    from notifications.models import ReminderSchedule
+
+    try:
+        DUE_BACKLOG.set(ReminderSchedule.objects.filter(next_due_at__lte=now).count())
+    except Exception:  # metrics never stop the tick
+        logger.warning("scheduler: could not count the due backlog", exc_info=True)

@@ -17,6 +17,18 @@ from zoneinfo import ZoneInfo
 SEARCH_DAYS = 9
 
 
+def in_quiet_hours(instant: datetime, *, tz_name: str, quiet_start: time | None, quiet_end: time | None) -> bool:
+    """Whether `instant` falls inside the quiet window [quiet_start, quiet_end) on the user's local
+    wall clock. A window that wraps midnight (22:00-07:00) covers both sides of it; an empty or equal
+    pair means no quiet hours. Checked again at send time, so a late nudge never breaks them."""
+    if quiet_start is None or quiet_end is None or quiet_start == quiet_end:
+        return False
+    wall = instant.astimezone(zone(tz_name)).time().replace(tzinfo=None)
+    if quiet_start < quiet_end:
+        return quiet_start <= wall < quiet_end
+    return wall >= quiet_start or wall < quiet_end
+
+
 def parse_times(values: list[str] | tuple[str, ...]) -> tuple[time, ...]:
     return tuple(time.fromisoformat(value) for value in values)
 

@@ -36,6 +36,7 @@ class Delivery(models.Model):
         DONE = "done", "The user already checked in since the previous slot"
         BACKOFF = "backoff", "Backing off after unopened nudges"
         PAUSED = "paused", "Nudges are paused"
+        QUIET = "quiet", "Quiet hours had begun by the time it could be sent"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -79,7 +80,7 @@ class InboxItem(models.Model):
 
 class Dispatch(models.Model):
     """One outgoing message through an outbox transport (push: one per device; email). `sending` is a
-    claim: a row left there by a killed worker is never retried (it becomes `abandoned`), because the
+    attempt begun: a row left there by a killed worker is never retried (it becomes `unknown`), because the
     message may already have gone out: at most once."""
 
     class Status(models.TextChoices):
@@ -89,6 +90,8 @@ class Dispatch(models.Model):
         FAILED = "failed", "Failed"
         DISABLED = "disabled", "Channel disabled"
         ABANDONED = "abandoned", "Abandoned after the sender died mid-send"
+        # The sender died after the attempt began: the provider may or may not have it. Not resent.
+        UNKNOWN = "unknown", "Outcome unknown: the sender died during the attempt"
 
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="dispatches")
     channel = models.CharField(max_length=16, choices=OUTBOX_CHANNEL_CHOICES)

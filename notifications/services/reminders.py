@@ -1,8 +1,11 @@
 """The reminder part of the scheduler tick: claim due schedules in batches, record, send, advance.
 
 Per batch, in one transaction and a fixed number of statements whatever the batch size:
-1. claim up to REMINDER_BATCH_SIZE due schedules: `SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL
-   (a concurrent tick takes other rows); on SQLite a conditional `UPDATE … SET claim_token` whose
+1. claim up to REMINDER_BATCH_SIZE due schedules: `SELECT … FOR UPDATE OF schedule, user SKIP LOCKED`
+   on PostgreSQL (a concurrent tick takes other rows). The user row is locked with the schedule, so
+   the tick never waits for a user lock: a user being erased (erasure holds `FOR UPDATE` on the user
+   row, then deletes the schedule) is skipped, and the ledger's foreign-key checks find the user row
+   already ours. One lock order, no deadlock; on SQLite a conditional `UPDATE … SET claim_token` whose
    WHERE re-checks `next_due_at <= now` (SQLite serialises writers, so the claim is exclusive);
 2. one query for who checked in since their previous slot (skip_if_done);
 3. the ledger: INSERT … ON CONFLICT DO NOTHING RETURNING, then inbox items and push/email dispatches
@@ -24,6 +27,7 @@ from notifications.models import Delivery, ReminderSchedule
 from notifications.planning import plan_slot
 from notifications.services.ledger import DeliveryDraft, deliveries_record
 from notifications.services.schedules import schedule_next_due
+from notifications.slots import in_quiet_hours
 from tracker.common.sql import update_rows
 from tracker.models import CheckIn
 
@@ -52,7 +56,9 @@ def _claim(*, now: datetime, limit: int) -> list[ReminderSchedule]:
     due = ReminderSchedule.objects.filter(next_due_at__lte=now).order_by("next_due_at", "id")
     if connection.features.has_select_for_update_skip_locked:
         return list(
-            due.select_for_update(skip_locked=True, of=("self",)).select_related("user").only(*CLAIM_FIELDS)[:limit]
+            due.select_for_update(skip_locked=True, of=("self", "user"))
+            .select_related("user")
+            .only(*CLAIM_FIELDS)[:limit]
         )
     token = uuid.uuid4()
     claimed = ReminderSchedule.objects.filter(id__in=due.values("id")[:limit], next_due_at__lte=now).update(
@@ -101,6 +107,9 @@ def _process_batch(*, now: datetime) -> int:
                 unopened_streak=schedule.unopened_streak,
                 backoff_skipped_last=schedule.backoff_skipped_last,
                 backoff_after=settings.REMINDER_BACKOFF_AFTER,
+                quiet_at_send=in_quiet_hours(
+                    now, tz_name=tz_name, quiet_start=schedule.quiet_start, quiet_end=schedule.quiet_end
+                ),
             )
             title, body = nudge_text(sent_count=schedule.sent_count, user_offset=schedule.user_id.int % 7)
             sent = plan.status == Delivery.Status.SENT

@@ -17,11 +17,19 @@ between collection and delete. On SQLite the immediate transaction serializes wr
 
 from __future__ import annotations
 
-from django.db import transaction
+import logging
+import time
+
+from django.db import OperationalError, transaction
 
 from tracker.accounts.services import InvalidCredentials, credentials_check
 from tracker.common.errors import Invalid
 from tracker.models import User
+
+logger = logging.getLogger(__name__)
+
+# A deadlock victim or a serialization failure is transient: erasure retries it itself.
+ERASE_ATTEMPTS = 4
 
 
 def user_erase(*, user: User, password: str) -> None:
@@ -33,8 +41,23 @@ def user_erase(*, user: User, password: str) -> None:
         credentials_check(email=user.email, password=password)
     except InvalidCredentials:
         raise Invalid({"password": ["The password is wrong."]}) from None
+    for attempt in range(1, ERASE_ATTEMPTS + 1):
+        try:
+            _erase(user_id=user.pk)
+            return
+        except OperationalError:
+            if attempt == ERASE_ATTEMPTS:
+                raise
+            logger.warning("erasure: transient database error, retrying (attempt %d)", attempt, exc_info=True)
+            time.sleep(0.05 * 2**attempt)
+
+
+def _erase(*, user_id) -> None:
     with transaction.atomic():
-        locked = User.objects.select_for_update().filter(pk=user.pk).first()
+        # The user row first: the reminder tick locks schedule and user rows together with SKIP LOCKED
+        # and a push in flight holds FOR KEY SHARE on it, so this waits for a send in progress and
+        # no sender finds the user once this commits.
+        locked = User.objects.select_for_update().filter(pk=user_id).first()
         if locked is None:
             return  # erased already (a concurrent request): the outcome the caller wanted
         # Login tokens go with the cascade; deleting them is part of the same transaction, so a

@@ -8,6 +8,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from tracker.common.api.client import client_ip
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden, NotFound
@@ -181,9 +182,7 @@ class AcceptView(APIView):
     def post(self, request):
         data = AcceptSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        grant = sharing.invite_accept(
-            therapist=request.user, code=data.validated_data["code"], ip=request.META.get("REMOTE_ADDR", "")
-        )
+        grant = sharing.invite_accept(therapist=request.user, code=data.validated_data["code"], ip=client_ip(request))
         grant = ShareGrant.objects.select_related("client").get(pk=grant.pk)
         return Response(TherapistGrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
