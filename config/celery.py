@@ -4,7 +4,7 @@ redelivery is harmless."""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -35,3 +35,14 @@ app.conf.update(
     },
 )
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+def serve_worker_metrics(**_kwargs) -> None:
+    """Serve the worker's metrics (tick and job durations, due backlog, deliveries) on
+    WORKER_METRICS_PORT; its pool processes write them to PROMETHEUS_MULTIPROC_DIR."""
+    port = os.getenv("WORKER_METRICS_PORT")
+    if port:
+        from tracker.common.metrics import serve
+
+        serve(port=int(port), addr=os.getenv("WORKER_METRICS_ADDR", "0.0.0.0"))  # noqa: S104 - compose network only

@@ -53,3 +53,12 @@ def test_beat_schedule_points_at_a_registered_task():
     app.loader.import_default_modules()
     for entry in app.conf.beat_schedule.values():
         assert entry["task"] in app.tasks, entry["task"]
+
+
+def test_app_containers_share_metrics_through_a_fresh_tmpfs():
+    """Multiprocess metrics need a folder that starts empty at every container start."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    for name in ("web", "worker", "beat", "migrate"):
+        service = services[name]
+        folder = service["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+        assert folder in service.get("tmpfs", []), name

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 import os
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 
 REQUEST_LATENCY = Histogram(
     "securebase_http_request_duration_seconds",
@@ -61,11 +70,25 @@ def tick_job_observe(*, job: str, seconds: float, failed: bool) -> None:
         TICK_FAILURES.labels(job=job).inc()
 
 
-def render() -> tuple[bytes, str]:
+def registry() -> CollectorRegistry:
+    """What to expose: every process's metrics when PROMETHEUS_MULTIPROC_DIR is shared, else this one's."""
     if os.getenv("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess
 
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
+        aggregated = CollectorRegistry()
+        multiprocess.MultiProcessCollector(aggregated)
+        return aggregated
+    return REGISTRY
+
+
+def render() -> tuple[bytes, str]:
+    return generate_latest(registry()), CONTENT_TYPE_LATEST
+
+
+def serve(*, port: int, addr: str) -> None:
+    """Expose this process group's metrics on their own port (a thread of the calling process).
+
+    The scheduler tick, the summary jobs and dispatch run in the Celery worker's pool processes, not
+    in the web: the worker's main process serves what its children wrote to PROMETHEUS_MULTIPROC_DIR
+    (config/celery.py starts it when WORKER_METRICS_PORT is set; compose keeps the port internal)."""
+    start_http_server(port, addr=addr, registry=registry())
