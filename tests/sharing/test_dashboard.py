@@ -183,3 +183,155 @@ def test_charts_are_rendered_by_templates_with_no_mark_safe_anywhere():
         if "mark_safe" in path.read_text()
     ]
     assert offenders == []
+
+
+def test_trajectory_marks_the_start_and_points_an_arrow_along_every_step():
+    import xml.etree.ElementTree as ET
+
+    svg = str(charts.trajectory_svg(weeks(4), cut=4))
+    root = ET.fromstring(svg)  # noqa: S314 - our own output
+    ns = "{http://www.w3.org/2000/svg}"
+    markers = root.findall(f".//{ns}marker")
+    assert len(markers) == 1 and markers[0].get("orient") == "auto"
+    marker_id = markers[0].get("id")
+    steps = [p for p in root.iter(f"{ns}path") if p.get("class") == "step"]
+    assert len(steps) == 3  # one per week-to-week step
+    assert all(p.get("marker-end") == f"url(#{marker_id})" for p in steps)
+    # Each arrow runs from a week toward the next one (half way), so the order reads without colour.
+    first = re.findall(r"[\d.]+", steps[0].get("d"))
+    circles = [c for c in root.iter(f"{ns}circle") if "week" in c.get("class", "")]
+    assert (first[0], first[1]) == (circles[0].get("cx"), circles[0].get("cy"))
+    start = [r for r in root.iter(f"{ns}rect") if r.get("class") == "start"]
+    assert len(start) == 1
+    assert abs(float(start[0].get("x")) + 6 - float(circles[0].get("cx"))) < 0.1
+    assert "Start: week of 2026-01-05" in "".join(start[0].itertext())
+    assert ">start</text>" in svg
+
+
+def test_trajectory_with_one_week_has_no_start_marker_or_arrows_and_a_still_step_has_no_arrow():
+    one = str(charts.trajectory_svg(weeks(1), cut=4))
+    assert 'class="start"' not in one and 'class="step"' not in one
+    same = [{**w, "anxiety": 5.0, "avoidance": 5.0} for w in weeks(2)]
+    svg = str(charts.trajectory_svg(same, cut=4))
+    assert 'class="start"' in svg and 'class="step"' not in svg
+
+
+def test_weekly_chart_has_a_y_axis_title():
+    svg = str(charts.weekly_series_svg(weeks(4)))
+    assert re.search(r'<text class="axis-title y-title" transform="translate\(14 [\d.]+\) rotate\(-90\)"', svg)
+    assert ">Mean score (1-7 scale)</text>" in svg
+
+
+def week(start, anxiety, avoidance):
+    return {"week_start": start, "anxiety": anxiety, "avoidance": avoidance, "checkins": 1 if anxiety else 0}
+
+
+def test_latest_position_uses_the_boundary_rule_on_the_weekly_means():
+    from tracker.sharing.dashboard.views import latest_position
+
+    # On the cut exactly: secure, distance 0.
+    position = latest_position([week("2026-01-05", 4.0, 4.0)], cut=4.0)
+    assert position["quadrant"] == "secure" and position["distance_to_secure"] == 0
+    # A hair above on one dimension: not secure, distance above 0.
+    position = latest_position([week("2026-01-05", 4.0, 4.01)], cut=4.0)
+    assert position["quadrant"] == "dismissing" and position["distance_to_secure"] > 0
+    # The latest week *with check-ins* counts; empty weeks after it are skipped.
+    position = latest_position([week("2026-01-05", 5.0, 5.0), week("2026-01-12", None, None)], cut=4.0)
+    assert position["week_start"] == "2026-01-05" and position["quadrant"] == "fearful"
+    assert abs(position["distance_to_secure"] - 2**0.5) < 1e-9
+    assert latest_position([week("2026-01-05", None, None)], cut=4.0) is None
+
+
+@pytest.mark.parametrize(
+    ("history", "settled", "reason"),
+    [
+        ([("2026-01-05", 3, 3), ("2026-01-12", 4, 4)], "secure", "the last two weeks agree"),
+        ([("2026-01-05", 5, 3), ("2026-01-12", 3, 3)], None, "the week before was preoccupied, the latest week secure"),
+        ([("2026-01-05", 3, 3), ("2026-01-12", None, None), ("2026-01-19", 3, 3)], None, "no check-ins"),
+        ([("2026-01-05", 3, 3)], None, "no check-ins"),
+    ],
+)
+def test_settled_tendency_needs_the_last_two_calendar_weeks_in_one_quadrant(history, settled, reason):
+    from tracker.sharing.dashboard.views import latest_position
+
+    position = latest_position([week(*w) for w in history], cut=4.0)
+    assert position["settled"] == settled
+    assert reason in position["settled_reason"]
+
+
+def test_client_page_header_shows_the_latest_position_and_the_settled_tendency(client, client_user, therapist):
+    ShareGrantFactory(client=client_user, therapist=therapist)
+    history_for(client_user, weeks=6)
+    client.force_login(therapist)
+    html = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
+    position = re.search(r'data-testid="latest-position">(.*?)</p>', html, re.S).group(1)
+    assert "Latest week (from " in position and "distance to secure" in position
+    quadrant = re.search(r"<strong>(\w+)</strong>, distance to secure ([\d.]+)", position)
+    assert (quadrant.group(1) == "secure") == (float(quadrant.group(2)) == 0)
+    tendency = re.search(r'data-testid="settled-tendency">(.*?)</p>', html, re.S).group(1)
+    assert tendency.startswith("Settled tendency: ")
+    assert "the last two weeks agree" in tendency or "not settled yet" in tendency
+
+
+def test_client_page_header_has_no_position_without_the_checkins_scope(client, client_user, therapist):
+    ShareGrantFactory(client=client_user, therapist=therapist, scope_checkins=False)
+    history_for(client_user, weeks=3)
+    client.force_login(therapist)
+    html = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
+    assert "latest-position" not in html and "Settled tendency" not in html
+
+
+def test_summaries_link_to_a_page_with_the_weeks_lines_logged_and_scope_cut(client, client_user, therapist):
+    from datetime import date
+
+    from tests.sharing.factories import WeeklySummaryFactory
+    from tracker.models import AccessLogEntry
+
+    grant = ShareGrantFactory(client=client_user, therapist=therapist)
+    WeeklySummaryFactory(
+        user=client_user,
+        week_start=date(2026, 1, 5),
+        payload={
+            "schema": 3,
+            "checkins": 3,
+            "anxiety": 4.5,
+            "avoidance": 3.0,
+            "distance_to_secure": 0.6,
+            "quadrant": "preoccupied",
+            "quadrant_cut": 4.0,
+            "distance_change": -0.25,
+            "week_over_week": "closer_to_secure",
+            "tendency": "preoccupied",
+            "safety_flags": 1,
+            "regulation": {"episodes": 2, "mean_drop": 3.0, "median_recovery_minutes": 20},
+        },
+    )
+    other = WeeklySummaryFactory(week_start=date(2026, 1, 12))  # someone else's
+    client.force_login(therapist)
+    page = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
+    url = f"/dashboard/clients/{client_user.id}/summaries/2026-W2/"
+    assert f'href="{url}"' in page
+
+    before = AccessLogEntry.objects.filter(client=client_user, resource="summaries", channel="web").count()
+    response = client.get(url)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    for line in (
+        "3 check-ins.",
+        "Mean anxiety 4.50, mean avoidance 3.00: the week&#x27;s position is preoccupied.",
+        "Distance to secure: closer to secure than the week before (-0.25).",
+        "Settled tendency: preoccupied (this week and the week before agree).",
+        "Safety flags: 1.",
+        "2 regulation episodes, mean drop in intensity 3.0, median recovery 20 minutes.",
+    ):
+        assert line in html
+    after = AccessLogEntry.objects.filter(client=client_user, resource="summaries", channel="web").count()
+    assert after == before + 1
+
+    # Another client's week, a week without a summary, and a grant without the summaries scope: 404.
+    assert client.get(f"/dashboard/clients/{other.user_id}/summaries/2026-W3/").status_code == 404
+    assert client.get(f"/dashboard/clients/{client_user.id}/summaries/2026-W9/").status_code == 404
+    grant.scope_summaries = False
+    grant.save()
+    assert client.get(url).status_code == 404
+    assert AccessLogEntry.objects.filter(client=client_user, resource="summaries", channel="web").count() == after

@@ -4,6 +4,7 @@
 on a developer machine without it the test is skipped with the reason shown."""
 
 import os
+import re
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from django.db import connections
 from django.utils import timezone
 
 from tests.factories import DEFAULT_PASSWORD, TherapistFactory, UserFactory
-from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, history_for
+from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, WeeklySummaryFactory, history_for
 from tracker.models import AccessLogEntry
 
 CHROMIUM = os.getenv("CHROMIUM_PATH", "/usr/bin/chromium")
@@ -27,6 +28,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(settings.BASE_DIR) / "artifacts"
+SCREENSHOT = Path(settings.BASE_DIR) / "docs" / "dashboard.png"
 
 # available_apps makes the flush after this transactional test TRUNCATE ... CASCADE: knox's own
 # migrations create an (unused, swapped-out) knox_authtoken table with a foreign key to the user table,
@@ -72,6 +74,10 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
         history_for(other, weeks=3 + i)
     history_for(client, weeks=9)
     RegulationLogFactory(user=client, occurred_at=timezone.now() - timedelta(days=1), safety_flag=True)
+    summary = WeeklySummaryFactory(
+        user=client,
+        payload={"schema": 3, "checkins": 2, "anxiety": 3.6, "avoidance": 3.5, "quadrant": "secure", "tendency": None},
+    )
 
     page = chromium_browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{live_server.url}/dashboard/")
@@ -91,6 +97,13 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
     assert trajectory.locator("rect.quadrant").count() == 4
     assert trajectory.locator("circle.week").count() == 9
     assert len(trajectory.locator("path.trajectory").get_attribute("d")) > 20
+    # Where it began and which way it went: a start marker and one arrowhead per moving step.
+    assert trajectory.locator("rect.start").count() == 1
+    assert trajectory.locator("text.start-label").text_content() == "start"
+    steps = trajectory.locator("path.step")
+    assert 1 <= steps.count() <= 8
+    marker_id = trajectory.locator("marker").get_attribute("id")
+    assert all(steps.nth(i).get_attribute("marker-end") == f"url(#{marker_id})" for i in range(steps.count()))
     box = trajectory.bounding_box()
     assert box and box["width"] > 200 and box["height"] > 200
     # Weekly series: means as markers and EWMA lines for both dimensions.
@@ -99,6 +112,17 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
     assert weekly.locator("rect.mean-avoidance").count() == 9
     for key in ("anxiety", "avoidance"):
         assert weekly.locator(f"path.ewma-{key}").get_attribute("d").count("L") == 8
+    assert weekly.locator("text.y-title").text_content() == "Mean score (1-7 scale)"
+    title_box = weekly.locator("text.y-title").bounding_box()
+    assert title_box and title_box["height"] > title_box["width"]  # rotated: reads up the y axis
+    # The header: the latest week's position by the boundary rule, and the settled tendency.
+    position = page.locator("[data-testid=latest-position]").inner_text()
+    assert position.startswith("Latest week (from ") and "distance to secure" in position
+    quadrant, distance = re.search(r"\): (\w+), distance to secure ([\d.]+)", position).groups()
+    assert (quadrant == "secure") == (float(distance) == 0)
+    tendency = page.locator("[data-testid=settled-tendency]").inner_text()
+    settled = r"Settled tendency: (secure|preoccupied|dismissing|fearful) — the last two weeks agree"
+    assert re.match(settled, tendency) or tendency.startswith("Settled tendency: not settled yet — ")
     # Regulation: one bar per strategy with >= 3 episodes.
     bars = page.locator("svg.chart-strategies rect.bar")
     assert bars.count() == 3
@@ -112,8 +136,9 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
     assert "support seeking" in text
     assert int(page.locator("[data-testid=digest-new-checkins]").inner_text()) == 18
 
+    # The README's picture of the dashboard is this page, as the test sees it.
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     # Tablet portrait: the page reflows instead of scrolling sideways.
     page.set_viewport_size({"width": 820, "height": 1180})
@@ -126,5 +151,12 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
     page.wait_for_selector(".messages")
     assert int(page.locator("[data-testid=digest-new-checkins]").inner_text()) == 0
 
+    # Each summary links to its own lines (a read of the summaries scope, logged like the others).
+    page.click(f"text=Week {summary.iso_week}/{summary.iso_year}")
+    page.wait_for_selector("[data-testid=summary-lines]")
+    lines = page.locator("[data-testid=summary-lines] li").all_inner_texts()
+    assert "2 check-ins." in lines
+    assert "Settled tendency: not settled yet (it needs this week and the week before in the same quadrant)." in lines
+
     resources = set(AccessLogEntry.objects.filter(client=client).values_list("resource", "channel"))
-    assert resources == {("client_list", "web"), ("client_page", "web")}
+    assert resources == {("client_list", "web"), ("client_page", "web"), ("summaries", "web")}

@@ -29,6 +29,22 @@ class Instrument(models.Model):
         return f"{self.code} v{self.version}"
 
 
+class SafetyReason(models.TextChoices):
+    """Which rule raised an entry's safety flag ("" when it is not flagged)."""
+
+    SAFETY_ANSWER = "safety_answer", "Answered yes to the safety question (urges to harm themselves)"
+    INTENSITY_WITHOUT_RECOVERY = (
+        "intensity_without_recovery",
+        "Intensity 9 or more with no recovery recorded after a while",
+    )
+
+
+SAFETY_REASON_HELP = (
+    'The rule that raised safety_flag ("" when not flagged). A yes to the safety question names '
+    "safety_answer even when the intensity rule also applies."
+)
+
+
 class Entry(models.Model):
     """Fields shared by everything a phone logs."""
 
@@ -68,6 +84,9 @@ class CheckIn(Entry):
     # The optional safety question ("thoughts of harming yourself?"); a yes flags the check-in.
     safety_answer = models.BooleanField(null=True, blank=True)
     safety_flag = models.BooleanField(default=False)
+    safety_reason = models.CharField(
+        max_length=32, blank=True, default="", choices=SafetyReason.choices, help_text=SAFETY_REASON_HELP
+    )
 
     class Meta:
         indexes = [models.Index(fields=["user", "occurred_at"], name="checkin_user_occurred")]
@@ -92,6 +111,9 @@ class RegulationLog(Entry):
     safety_answer = models.BooleanField(null=True, blank=True)
     # When the "intensity >= 9 and no recovery recorded for a while" rule marked this log (sticky).
     safety_no_recovery_at = models.DateTimeField(null=True, blank=True)
+    safety_reason = models.CharField(
+        max_length=32, blank=True, default="", choices=SafetyReason.choices, help_text=SAFETY_REASON_HELP
+    )
 
     class Meta:
         indexes = [

@@ -8,7 +8,12 @@
 2. The regulation logs inside the window (a JSON list of strategies and a median are not portable
    SQL aggregates, and a window holds at most a few hundred episodes).
 
-The number of weeks requested only changes the window, never the number of queries."""
+The number of weeks requested only changes the window, never the number of queries. A user who used
+an instrument scored per relationship target (ECR-RS) costs one more: that instrument's check-ins in
+the window, whose per-target scores (JSON) are averaged per local week here.
+
+ECR-RS check-ins that did not answer every target (`extra_scores.partial`) are counted but left out of
+the instrument's global series: the global score is the mean over all targets."""
 
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, Sum
+from django.db.models import Count, DateField, Q, Sum
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
@@ -26,6 +31,10 @@ from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
 from tracker.insights.prompts import prompts_asked_subquery
 from tracker.models import CheckIn, RegulationLog
+
+# Check-ins whose headline score is not the instrument's global score (ECR-RS with a target missing).
+PARTIAL = Q(extra_scores__partial=True)
+COMPLETE = Q(extra_scores__partial=False) | ~Q(extra_scores__has_key="partial")
 
 MAX_WEEKS = 104
 DEFAULT_WEEKS = 12
@@ -47,19 +56,26 @@ def adherence_for_user(*, checkins_done: int, nudges_asked: int | None) -> dict:
 
 def weekly_history(
     *, user, until: datetime, asked_since: datetime | None = None
-) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None], int | None]:
+) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None], int | None, list[dict]]:
     """Every local week with check-ins before `until`, oldest first, the metadata of the
     instruments used and, with `asked_since`, the nudge slots in [asked_since, until) (one query)."""
     zone = ZoneInfo(user.timezone)
     rows = (
         CheckIn.objects.filter(user=user, deleted_at__isnull=True, occurred_at__lt=until)
         .annotate(week=Trunc("occurred_at", "week", output_field=DateField(), tzinfo=zone))
-        .values("week", "instrument__code", "instrument__version", "instrument__definition__metadata")
+        .values(
+            "week",
+            "instrument__code",
+            "instrument__version",
+            "instrument__definition__metadata",
+            "instrument__definition__targets",
+        )
         .annotate(
-            n=Count("id"),
-            anxiety_sum=Sum("anxiety"),
-            avoidance_sum=Sum("avoidance"),
-            distance_sum=Sum("distance_to_secure"),
+            n=Count("id", filter=COMPLETE),
+            partial=Count("id", filter=PARTIAL),
+            anxiety_sum=Sum("anxiety", filter=COMPLETE),
+            avoidance_sum=Sum("avoidance", filter=COMPLETE),
+            distance_sum=Sum("distance_to_secure", filter=COMPLETE),
         )
         .order_by("week")
     )
@@ -68,17 +84,29 @@ def weekly_history(
         rows = rows.annotate(nudges_asked=Coalesce(asked, 0))
     rows = list(rows)
     nudges_asked = rows[0]["nudges_asked"] if rows and asked is not None else None
-    return (*points_from_rows(rows), nudges_asked)
+    return (*points_from_rows(rows), nudges_asked, rows)
+
+
+def _key(row) -> str:
+    return f"{row['instrument__code']}:{row['instrument__version']}"
+
+
+def _week(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | None]]:
-    """One weekly point per (week, instrument): scores of different instruments are never averaged."""
+    """One weekly point per (week, instrument): scores of different instruments are never averaged.
+
+    A row counts `n` check-ins in the global means (a week with none has no point)."""
     totals: dict[tuple[date, str], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
     metadata: dict[str, dict | None] = {}
     for row in rows:
-        week = row["week"].date() if isinstance(row["week"], datetime) else row["week"]
-        key = f"{row['instrument__code']}:{row['instrument__version']}"
+        week = _week(row["week"])
+        key = _key(row)
         metadata[key] = row["instrument__definition__metadata"]
+        if not row["n"]:
+            continue
         total = totals[(week, key)]
         total[0] += row["n"]
         total[1] += row["anxiety_sum"]
@@ -98,6 +126,52 @@ def points_from_rows(rows) -> tuple[list[trends.WeeklyPoint], dict[str, dict | N
     return points, metadata
 
 
+def target_series_for_user(*, user, rows, since: datetime, until: datetime) -> dict[str, trends.TargetSeries]:
+    """The per-target weekly series of the per-target instruments among `rows` (the weekly history's
+    rows), over the check-ins in [since, until): one query, none when no such instrument was used."""
+    targets = {_key(row): tuple(row["instrument__definition__targets"] or ()) for row in rows}
+    targets = {key: names for key, names in targets.items() if names}
+    if not targets:
+        return {}
+    partial: dict[str, dict[date, int]] = defaultdict(dict)
+    for row in rows:
+        if _key(row) in targets and row.get("partial"):
+            partial[_key(row)][_week(row["week"])] = row["partial"]
+    zone = ZoneInfo(user.timezone)
+    # (instrument, target, week) -> [check-ins, anxiety, avoidance, distance]
+    sums: dict[tuple[str, str, date], list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+    codes = Q()
+    for key in targets:
+        code, _, version = key.partition(":")
+        codes |= Q(instrument__code=code, instrument__version=int(version))
+    for occurred_at, code, version, extra in CheckIn.objects.filter(
+        codes, user=user, deleted_at__isnull=True, occurred_at__gte=since, occurred_at__lt=until
+    ).values_list("occurred_at", "instrument__code", "instrument__version", "extra_scores"):
+        week = local_week_start(occurred_at, zone)
+        for target, scores in ((extra or {}).get("targets") or {}).items():
+            total = sums[(f"{code}:{version}", target, week)]
+            total[0] += 1
+            total[1] += scores["anxiety"]
+            total[2] += scores["avoidance"]
+            total[3] += scores["distance_to_secure"]
+    points: dict[str, dict[str, list[trends.WeeklyPoint]]] = defaultdict(lambda: defaultdict(list))
+    for (key, target, week), (n, anxiety, avoidance, distance) in sorted(sums.items()):
+        points[key][target].append(
+            trends.WeeklyPoint(
+                week_start=week,
+                checkins=int(n),
+                anxiety=anxiety / n,
+                avoidance=avoidance / n,
+                distance_to_secure=distance / n,
+                instruments={key: int(n)},
+            )
+        )
+    return {
+        key: trends.TargetSeries(targets=names, points=dict(points.get(key, {})), partial=dict(partial.get(key, {})))
+        for key, names in targets.items()
+    }
+
+
 def trend_for_user(
     *, user, weeks: int = DEFAULT_WEEKS, now: datetime | None = None, instrument: str | None = None
 ) -> dict:
@@ -114,7 +188,8 @@ def trend_for_user(
     window_lo = local_midnight_utc(window[0], zone)
     window_hi = local_midnight_utc(current + WEEK, zone)
 
-    history, metadata, nudges_asked = weekly_history(user=user, until=window_hi, asked_since=window_lo)
+    history, metadata, nudges_asked, rows = weekly_history(user=user, until=window_hi, asked_since=window_lo)
+    target_series = target_series_for_user(user=user, rows=rows, since=window_lo, until=window_hi)
     episodes = [
         trends.Episode(*row)
         for row in RegulationLog.objects.filter(
@@ -130,9 +205,13 @@ def trend_for_user(
         instrument_metadata=metadata,
         config=config,
         instrument=instrument,
+        target_series=target_series,
     )
-    # Adherence counts every check-in, whatever instrument it used.
-    done = report["instrument"]["checkins"] + sum(other["checkins"] for other in report["other_instruments"])
+    # Adherence counts every check-in, whatever instrument it used (partial ones too).
+    done = sum(
+        section["checkins"] + section["partial_checkins"]
+        for section in (report["instrument"], *report["other_instruments"])
+    )
     report["adherence"] = adherence_for_user(checkins_done=done, nudges_asked=nudges_asked)
     report["metadata"] = {
         **trends.report_metadata(config),

@@ -45,7 +45,11 @@ class WeekSerializer(StrictOutputSerializer):
     week_start = serializers.DateField(help_text="The local Monday that starts this ISO week.")
     iso_year = serializers.IntegerField()
     iso_week = serializers.IntegerField()
-    checkins = serializers.IntegerField(help_text="Check-ins that week (0: the means are null).")
+    checkins = serializers.IntegerField(help_text="Check-ins in that week's means (0: the means are null).")
+    partial_checkins = serializers.IntegerField(
+        help_text="Check-ins that week left out of the means: they did not answer every relationship target "
+        "(ECR-RS), so they have no global score. Their per-target scores are in instrument.targets."
+    )
     anxiety = NumberField(**NUMBER)
     avoidance = NumberField(**NUMBER)
     distance_to_secure = NumberField(**NUMBER)
@@ -246,12 +250,6 @@ class InstrumentRefSerializer(StrictOutputSerializer):
     version = serializers.IntegerField(allow_null=True)
 
 
-class PrimaryInstrumentSerializer(InstrumentRefSerializer):
-    picked = serializers.ChoiceField(choices=["most_used", "requested", "requested_unavailable"])
-    requested = serializers.CharField(allow_null=True)
-    checkins = serializers.IntegerField(help_text="Check-ins with this instrument inside the window.")
-
-
 class SummaryWeekSerializer(StrictOutputSerializer):
     week_start = serializers.DateField()
     week = serializers.CharField()
@@ -264,9 +262,41 @@ class SummaryWeekSerializer(StrictOutputSerializer):
     quadrant = serializers.ChoiceField(choices=QUADRANTS)
 
 
+class TargetSeriesSerializer(StrictOutputSerializer):
+    target = serializers.CharField(help_text="The relationship target (mother, father, partner, best_friend).")
+    checkins = serializers.IntegerField(help_text="Check-ins in the window that answered this target.")
+    weeks = SummaryWeekSerializer(many=True, help_text="This target's weekly means (weeks with answers only).")
+
+
+def _targets():
+    return TargetSeriesSerializer(
+        many=True,
+        allow_null=True,
+        help_text="One series per relationship target, in the instrument's order, for instruments scored per "
+        "target (ECR-RS); null for the others.",
+    )
+
+
+def _partial_checkins():
+    return serializers.IntegerField(
+        help_text="Check-ins in the window left out of the global series because they skipped a relationship "
+        "target (the global score needs every target); 0 for instruments without targets."
+    )
+
+
+class PrimaryInstrumentSerializer(InstrumentRefSerializer):
+    picked = serializers.ChoiceField(choices=["most_used", "requested", "requested_unavailable"])
+    requested = serializers.CharField(allow_null=True)
+    checkins = serializers.IntegerField(help_text="Check-ins with this instrument in the window's global series.")
+    partial_checkins = _partial_checkins()
+    targets = _targets()
+
+
 class OtherInstrumentSerializer(InstrumentRefSerializer):
-    checkins = serializers.IntegerField()
+    checkins = serializers.IntegerField(help_text="Check-ins in its global series inside the window.")
+    partial_checkins = _partial_checkins()
     weeks = SummaryWeekSerializer(many=True, help_text="Its own weekly means (weeks with check-ins only).")
+    targets = _targets()
 
 
 class TrendsSerializer(StrictOutputSerializer):

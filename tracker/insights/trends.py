@@ -76,6 +76,18 @@ class WeeklyPoint:
 
 
 @dataclass(frozen=True)
+class TargetSeries:
+    """An instrument scored per relationship target (ECR-RS): each target's weekly points, and per
+    week the check-ins that did not answer every target. Those are left out of the instrument's global
+    series (the global score of the literature is the mean over *all* targets; its SD and r are the
+    global scales'), so a week with only such check-ins has no global point."""
+
+    targets: tuple[str, ...]
+    points: Mapping[str, Sequence[WeeklyPoint]]  # target -> weekly points, oldest first
+    partial: Mapping[date, int] = field(default_factory=dict)  # week -> check-ins missing a target
+
+
+@dataclass(frozen=True)
 class Episode:
     """The scored columns of one regulation log."""
 
@@ -606,6 +618,7 @@ def trend_report(
     instrument_metadata: Mapping[str, Mapping | None],
     config: TrendConfig = DEFAULT_CONFIG,
     instrument: str | None = None,
+    target_series: Mapping[str, TargetSeries] | None = None,
 ) -> dict:
     """Everything `GET /trends/` shows except adherence and request metadata.
 
@@ -615,10 +628,34 @@ def trend_report(
     the window; `instrument`: the series the user asked for (`code` or `code:version`).
 
     The statistics run over the primary instrument's series only (see `primary_instrument`); every
-    other instrument used in the window is listed with its own weekly series."""
+    other instrument used in the window is listed with its own weekly series. `target_series`: the
+    per-target series of instruments scored per relationship target (see `TargetSeries`)."""
     window = list(window)
     window_start = window[0]
+    target_series = target_series or {}
     series = split_by_instrument(history)
+
+    def in_range(week: date) -> bool:
+        return window_start <= week <= window[-1]
+
+    def partial_by_week(key: str | None) -> Mapping[date, int]:
+        return target_series[key].partial if key in target_series else {}
+
+    def targets_payload(key: str | None) -> list[dict] | None:
+        if key not in target_series:
+            return None
+        out = []
+        for target in target_series[key].targets:
+            points = [p for p in target_series[key].points.get(target, ()) if in_range(p.week_start)]
+            out.append(
+                {
+                    "target": target,
+                    "checkins": sum(p.checkins for p in points),
+                    "weeks": [weekly_point_payload(p, config.quadrant_cut) for p in points],
+                }
+            )
+        return out
+
     primary, picked = primary_instrument(series, window_start, window[-1], instrument)
     history = series.get(primary, []) if primary is not None else []
     by_week = {p.week_start: p for p in history}
@@ -635,6 +672,7 @@ def trend_report(
                 "iso_year": year,
                 "iso_week": week,
                 "checkins": point.checkins if point else 0,
+                "partial_checkins": partial_by_week(primary).get(week_start, 0),
                 "anxiety": _round(point.anxiety) if point else None,
                 "avoidance": _round(point.avoidance) if point else None,
                 "distance_to_secure": _round(point.distance_to_secure) if point else None,
@@ -666,15 +704,18 @@ def trend_report(
     trend_direction["distance_slope_per_week"] = _round(trend_direction["distance_slope_per_week"])
 
     others = []
-    for key in sorted(series):
-        points = [p for p in series[key] if window_start <= p.week_start <= window[-1]]
-        if key == primary or not points:
+    for key in sorted(set(series) | set(target_series)):
+        points = [p for p in series.get(key, ()) if in_range(p.week_start)]
+        partial = sum(n for week, n in partial_by_week(key).items() if in_range(week))
+        if key == primary or not (points or partial):
             continue
         others.append(
             {
                 **_instrument_ref(key),
                 "checkins": sum(p.checkins for p in points),
+                "partial_checkins": partial,
                 "weeks": [weekly_point_payload(p, config.quadrant_cut) for p in points],
+                "targets": targets_payload(key),
             }
         )
 
@@ -684,6 +725,8 @@ def trend_report(
             "picked": picked,
             "requested": instrument,
             "checkins": sum(p.checkins for p in in_window),
+            "partial_checkins": sum(n for week, n in partial_by_week(primary).items() if in_range(week)),
+            "targets": targets_payload(primary),
         },
         "other_instruments": others,
         "weeks": weeks,

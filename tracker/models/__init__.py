@@ -1,6 +1,6 @@
 from tracker.accounts.models import DeviceToken, User
 from tracker.common.models import IdempotencyRecord
-from tracker.entries.models import ChangeCounter, CheckIn, Instrument, RegulationLog
+from tracker.entries.models import ChangeCounter, CheckIn, Instrument, RegulationLog, SafetyReason
 from tracker.insights.models import WeeklySummary
 from tracker.sharing.models import AccessLogEntry, Scope, ShareGrant, ShareInvite, TherapySession
 
@@ -12,6 +12,7 @@ __all__ = [
     "IdempotencyRecord",
     "Instrument",
     "RegulationLog",
+    "SafetyReason",
     "Scope",
     "ShareGrant",
     "ShareInvite",

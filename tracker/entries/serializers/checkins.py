@@ -16,7 +16,7 @@ from tracker.common.api.fields import (
 )
 from tracker.common.api.reuse import reusable
 from tracker.entries.selectors.instruments import InstrumentCatalog
-from tracker.entries.serializers.regulation import CrisisResourcesSerializer
+from tracker.entries.serializers.regulation import CrisisResourcesSerializer, SafetyReasonField, SafetyReasonTextField
 from tracker.entries.services import checkins as checkin_services
 from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, edit_window
@@ -91,6 +91,8 @@ class CheckInSerializer(serializers.ModelSerializer):
         source="safety_answer", allow_null=True, help_text="The answer to the optional safety question."
     )
     safety_flag = serializers.BooleanField(help_text="Set when the safety answer is yes; a shared therapist sees it.")
+    safety_reason = SafetyReasonField()
+    safety_reason_text = SafetyReasonTextField()
 
     class Meta:
         model = CheckIn
@@ -105,6 +107,8 @@ class CheckInSerializer(serializers.ModelSerializer):
             "scores",
             "safety",
             "safety_flag",
+            "safety_reason",
+            "safety_reason_text",
             "revision",
             "created_at",
             "updated_at",

@@ -18,7 +18,7 @@ from tracker.common.api.reuse import reusable
 from tracker.entries import vocabularies
 from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, edit_window
-from tracker.models import RegulationLog
+from tracker.models import RegulationLog, SafetyReason
 
 NOTE_MAX_LENGTH = 4000
 
@@ -39,6 +39,39 @@ class StrictChoiceField(serializers.ChoiceField):
         return super().to_internal_value(data)
 
 
+class SafetyReasonField(serializers.ChoiceField):
+    """Which rule raised `safety_flag`, as a code (null when the entry is not flagged)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", SafetyReason.values)
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault(
+            "help_text",
+            "The rule that raised safety_flag: safety_answer (a yes to the safety question) or "
+            "intensity_without_recovery (intensity >= 9 and no recovery recorded after a while); null when not "
+            "flagged. When both apply it is safety_answer.",
+        )
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return value or None
+
+
+class SafetyReasonTextField(serializers.CharField):
+    """The same rule in plain words, for people (the therapist's rows, the dashboard)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("source", "safety_reason")
+        kwargs.setdefault("allow_null", True)
+        kwargs.setdefault("read_only", True)
+        kwargs.setdefault("help_text", "The rule behind safety_flag in plain words; null when not flagged.")
+        super().__init__(**kwargs)
+
+    def to_representation(self, value):
+        return SafetyReason(value).label if value else None
+
+
 class EmotionSerializer(serializers.Serializer):
     label = StrictChoiceField(choices=list(vocabularies.EMOTIONS), help_text="An emotion code from the vocabulary.")
     intensity = _intensity(help_text="0-10.")
@@ -55,6 +88,8 @@ class RegulationLogSerializer(serializers.ModelSerializer):
     safety = serializers.BooleanField(
         source="safety_answer", allow_null=True, help_text="The answer to the optional safety question."
     )
+    safety_reason = SafetyReasonField()
+    safety_reason_text = SafetyReasonTextField()
     complete = serializers.SerializerMethodField(help_text="True once intensity_after and recovery_minutes are in.")
     editable_until = serializers.SerializerMethodField(
         help_text="Full edits are refused (409) after this; empty completion fields can still be filled in."
@@ -78,6 +113,8 @@ class RegulationLogSerializer(serializers.ModelSerializer):
             "recovery_minutes",
             "safety",
             "safety_flag",
+            "safety_reason",
+            "safety_reason_text",
             "note",
             "complete",
             "revision",

@@ -14,7 +14,7 @@ from tracker.entries.selectors.instruments import InstrumentCatalog
 from tracker.entries.services.entries import EntryKind, EntryWrite, WriteOutcome, edit_window, entries_apply
 from tracker.entries.services.instruments import wording_loaded
 from tracker.insights import scoring
-from tracker.models import CheckIn, Instrument
+from tracker.models import CheckIn, Instrument, SafetyReason
 
 
 def responses_normalize(responses: list[dict]) -> list[dict]:
@@ -47,6 +47,7 @@ class CheckInKind(EntryKind):
         "extra_scores",
         "safety_answer",
         "safety_flag",
+        "safety_reason",
     )
     select_related = ("instrument",)
 
@@ -105,6 +106,8 @@ def checkin_values(
         "extra_scores": scores.extra,
         "safety_answer": safety_answer,
         "safety_flag": bool(safety_answer),
+        # A check-in has one safety rule: the answer to the safety question.
+        "safety_reason": SafetyReason.SAFETY_ANSWER if safety_answer else "",
     }
 
 

@@ -29,7 +29,7 @@ from tracker.entries.services.entries import (
     edit_window,
     entries_apply,
 )
-from tracker.models import RegulationLog, User
+from tracker.models import RegulationLog, SafetyReason, User
 
 HIGH_INTENSITY = 9
 # Fields a phone fills in when the episode is over; empty ones may be completed after the edit window.
@@ -66,7 +66,7 @@ class RegulationLogKind(EntryKind):
     name = "regulation_log"
     model = RegulationLog
     content_fields = CONTENT_FIELDS
-    value_fields = (*CONTENT_FIELDS, "safety_flag", "safety_no_recovery_at")
+    value_fields = (*CONTENT_FIELDS, "safety_flag", "safety_no_recovery_at", "safety_reason")
 
     @classmethod
     def update_refusal(cls, row, values, now):
@@ -105,8 +105,19 @@ def regulation_values(*, fields: dict, previous: RegulationLog | None = None, no
     if no_recovery_at is None and no_recovery_due(now=now, **{k: values[k] for k in _RULE_FIELDS}):
         no_recovery_at = now
     values["safety_no_recovery_at"] = no_recovery_at
-    values["safety_flag"] = bool(values["safety_answer"]) or no_recovery_at is not None
+    values["safety_reason"] = safety_reason(safety_answer=values["safety_answer"], no_recovery_at=no_recovery_at)
+    values["safety_flag"] = bool(values["safety_reason"])
     return values
+
+
+def safety_reason(*, safety_answer: bool | None, no_recovery_at: datetime | None) -> str:
+    """The rule that flags a log ("" for none). The safety answer names the reason when both apply:
+    an urge to self-harm is the signal a therapist most needs to read first."""
+    if safety_answer:
+        return SafetyReason.SAFETY_ANSWER
+    if no_recovery_at is not None:
+        return SafetyReason.INTENSITY_WITHOUT_RECOVERY
+    return ""
 
 
 _RULE_FIELDS = ("intensity_before", "intensity_after", "recovery_minutes", "occurred_at")
@@ -164,11 +175,12 @@ def safety_sweep_job(*, now: datetime) -> int:
             )
             for offset, row in enumerate(rows):
                 row.safety_no_recovery_at, row.safety_flag = now, True
+                row.safety_reason = safety_reason(safety_answer=row.safety_answer, no_recovery_at=now)
                 row.revision += 1
                 row.change_seq = seq + offset
                 row.updated_at = now
             RegulationLog.objects.bulk_update(
-                rows, ["safety_no_recovery_at", "safety_flag", "revision", "change_seq", "updated_at"]
+                rows, ["safety_no_recovery_at", "safety_flag", "safety_reason", "revision", "change_seq", "updated_at"]
             )
             marked += len(rows)
     return marked

@@ -11,7 +11,8 @@ quadrants carry their names, and every chart has a <title>/<desc> for screen rea
 
 from __future__ import annotations
 
-from itertools import count
+import math
+from itertools import count, pairwise
 
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
@@ -103,6 +104,25 @@ def trajectory_svg(points: list[dict], *, cut: float = 4.0) -> SafeString:
         }
         for index, ((px, py), point) in enumerate(zip(coords, points, strict=True))
     ]
+    # Direction: one arrowhead (the template's <marker>) half way along each week-to-week step, so
+    # the order of the weeks reads without colour or opacity; a step that does not move has none.
+    steps = [
+        {"d": f"M{_n(ax)} {_n(ay)} L{_n((ax + bx) / 2)} {_n((ay + by) / 2)}"}
+        for (ax, ay), (bx, by) in pairwise(coords)
+        if math.hypot(bx - ax, by - ay) >= 1.0
+    ]
+    sx, sy = coords[0]
+    start = (
+        {
+            "x": _n(sx - 6),
+            "y": _n(sy - 6),
+            "label_x": _n(sx + 10),
+            "label_y": _n(sy + 16),
+            "label": f"Start: week of {points[0]['week_start']}",
+        }
+        if len(coords) > 1
+        else None
+    )
     lx, ly = coords[-1]
     return _render(
         "trajectory.svg",
@@ -146,6 +166,8 @@ def trajectory_svg(points: list[dict], *, cut: float = 4.0) -> SafeString:
             "x_title_y": size - 8,
             "path": path,
             "weeks": weeks,
+            "steps": steps,
+            "start": start,
             "now_x": _n(lx + 10),
             "now_y": _n(ly - 8),
         },
@@ -173,7 +195,7 @@ def weekly_series_svg(weeks: list[dict]) -> SafeString:
     if not filled:
         return _empty("weekly", title, "No weekly check-in data yet.")
     width, height = 640, 300
-    left, right, top, bottom = 44, 16, 36, 48
+    left, right, top, bottom = 56, 16, 36, 48
     plot_w, plot_h = width - left - right, height - top - bottom
     step = plot_w / max(1, len(weeks) - 1)
 
@@ -254,6 +276,9 @@ def weekly_series_svg(weeks: list[dict]) -> SafeString:
             },
             "middle": width / 2,
             "x_title_y": height - 8,
+            "y_title": "Mean score (1-7 scale)",
+            "y_title_x": 14,
+            "y_title_y": _n(top + plot_h / 2),
         },
     )
 

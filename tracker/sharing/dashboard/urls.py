@@ -19,5 +19,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.client_list, name="clients"),
     path("clients/<uuid:client_id>/", views.client_detail, name="client"),
+    path(
+        "clients/<uuid:client_id>/summaries/<int:iso_year>-W<int:iso_week>/",
+        views.summary_detail,
+        name="summary",
+    ),
     path("clients/<uuid:client_id>/sessions/", views.session_create, name="session-create"),
 ]

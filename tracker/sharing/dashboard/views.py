@@ -16,10 +16,12 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from tracker.insights.scoring import distance_to_secure, quadrant
 from tracker.models import AccessLogEntry, Scope
 from tracker.sharing import services as sharing
 from tracker.sharing.dashboard import charts
 from tracker.sharing.resources import (
+    RESOURCES,
     digest_for_grant,
     shared_resource_or_404,
     shared_resources,
@@ -77,6 +79,43 @@ def client_list(request):
     return render(request, "dashboard/client_list.html", {"rows": rows})
 
 
+def latest_position(weeks: list[dict], *, cut: float) -> dict | None:
+    """Where the latest week with check-ins sits, and whether the two-week rule has settled a tendency.
+
+    The position is the week's mean anxiety and avoidance; its quadrant and distance to secure are
+    computed from those two means by the one boundary rule (secure exactly when the distance is 0).
+    (The weekly table's "distance to secure" is the mean of the check-ins' own distances, which can be
+    above 0 in a week whose mean position is secure.) The settled tendency follows the weekly
+    summaries' two-week rule: it is named only when the week before the latest one (the calendar
+    week) had check-ins and fell in the same quadrant."""
+    filled = [i for i, week in enumerate(weeks) if week.get("anxiety") is not None]
+    if not filled:
+        return None
+    index = filled[-1]
+    week = weeks[index]
+    anxiety, avoidance = week["anxiety"], week["avoidance"]
+    position = {
+        "week_start": week["week_start"],
+        "anxiety": anxiety,
+        "avoidance": avoidance,
+        "quadrant": quadrant(anxiety=anxiety, avoidance=avoidance, cut=cut),
+        "distance_to_secure": distance_to_secure(anxiety=anxiety, avoidance=avoidance, cut=cut),
+        "cut": cut,
+    }
+    before = weeks[index - 1] if index > 0 else None
+    if before is None or before.get("anxiety") is None:
+        settled, reason = None, "the week before had no check-ins"
+    else:
+        previous = quadrant(anxiety=before["anxiety"], avoidance=before["avoidance"], cut=cut)
+        if previous == position["quadrant"]:
+            settled, reason = previous, "the last two weeks agree"
+        else:
+            settled, reason = None, f"the week before was {previous}, the latest week {position['quadrant']}"
+    position["settled"] = settled
+    position["settled_reason"] = reason
+    return position
+
+
 def client_page_context(grant) -> dict:
     """Everything the client page shows, cut to the grant's scopes (also used by tests).
 
@@ -96,6 +135,7 @@ def client_page_context(grant) -> dict:
         context["trend"] = trend
         context["direction"] = _direction(trend["direction"]["value"])
         context["quadrant"] = trend["quadrant"]["current"]
+        context["position"] = latest_position(trend["weeks"], cut=trend["quadrant"]["cut"])
         context["trajectory_chart"] = charts.trajectory_svg(trend["trajectory"], cut=settings.QUADRANT_CUT)
         context["weekly_chart"] = charts.weekly_series_svg(trend["weeks"])
         context["weeks"] = trend["weeks"]
@@ -118,6 +158,31 @@ def client_detail(request, client_id):
     context = client_page_context(grant)
     sharing.access_log_write(grants=[grant], resource=AccessLogEntry.Resource.CLIENT_PAGE, channel="web")
     return render(request, "dashboard/client_detail.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+@_in_therapists_timezone
+def summary_detail(request, client_id, iso_year, iso_week):
+    """One weekly summary's lines, within the grant's `summaries` scope (404 for every kind of "no")."""
+    try:
+        grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=Scope.SUMMARIES)
+    except Http404:
+        return _not_found(request)
+    summary = (
+        RESOURCES[Scope.SUMMARIES]
+        .rows(grant=grant)
+        .filter(iso_year=iso_year, iso_week=iso_week)
+        .order_by("-week_start", "-id")
+        .first()
+    )
+    if summary is None:
+        return _not_found(request)
+    sharing.access_log_write(grants=[grant], resource=AccessLogEntry.Resource.SUMMARIES, channel="web")
+    return render(
+        request, "dashboard/summary_detail.html", {"grant": grant, "client": grant.client, "summary": summary}
+    )
 
 
 @never_cache

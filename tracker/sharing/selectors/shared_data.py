@@ -16,7 +16,7 @@ from tracker.common.weeks import WEEK, local_week_start
 from tracker.entries.selectors.entries import checkin_list, regulation_log_list
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
-from tracker.insights.selectors import DEFAULT_WEEKS, points_from_rows, trend_config, trend_for_user
+from tracker.insights.selectors import COMPLETE, DEFAULT_WEEKS, points_from_rows, trend_config, trend_for_user
 from tracker.models import CheckIn, Instrument, RegulationLog, ShareGrant, WeeklySummary
 from tracker.sharing.selectors.grants import last_session_at
 
@@ -55,8 +55,9 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
     if not clients:
         return {}
     rows_by_client: dict = defaultdict(list)
+    # Only check-ins in the global series (an ECR-RS check-in missing a target is not), as on the client page.
     for user_id, *row in CheckIn.objects.filter(
-        user_id__in=list(clients), deleted_at__isnull=True, occurred_at__lte=now
+        COMPLETE, user_id__in=list(clients), deleted_at__isnull=True, occurred_at__lte=now
     ).values_list("user_id", "occurred_at", "instrument_id", "anxiety", "avoidance", "distance_to_secure"):
         rows_by_client[user_id].append(row)
     instrument_ids = {row[1] for rows in rows_by_client.values() for row in rows}
