@@ -9,13 +9,21 @@ from tracker.insights.services import summary_payload
 WEEK = date(2026, 3, 2)
 
 
-def week(anxiety, avoidance, flags=0):
+def week(anxiety, avoidance, flags=0, code="wmc"):
+    """One week's `aggregate_checkins` entry: two check-ins of one instrument."""
     return {
         "checkins": 2,
-        "anxiety": anxiety,
-        "avoidance": avoidance,
-        "distance_to_secure": trends.scoring.distance_to_secure(anxiety=anxiety, avoidance=avoidance),
         "safety_flags": flags,
+        "instruments": {
+            code: {
+                "checkins": 2,
+                "counted": 2,
+                "anxiety": anxiety,
+                "avoidance": avoidance,
+                "distance_to_secure": trends.scoring.distance_to_secure(anxiety=anxiety, avoidance=avoidance),
+                "is_default": code == "wmc",
+            }
+        },
     }
 
 
@@ -41,3 +49,11 @@ def test_the_tendency_follows_the_two_week_rule_and_the_boundary():
     midpoint = summary_payload(week_start=WEEK, checkins=week(4, 4), episodes=(), cut=4.0, previous=week(4, 4))
     assert midpoint["quadrant"] == "secure" and midpoint["distance_to_secure"] == 0 and midpoint["tendency"] == "secure"
     assert summary_payload(week_start=WEEK, checkins=None, episodes=calming(), cut=4.0)["tendency"] is None
+
+
+def test_the_tendency_needs_the_same_instrument_the_week_before():
+    other = summary_payload(
+        week_start=WEEK, checkins=week(5, 3), episodes=(), cut=4.0, previous=week(4.5, 2, code="ecr-s")
+    )
+    assert other["instrument"] == "wmc" and other["quadrant"] == "preoccupied"
+    assert other["tendency"] is None and other["week_over_week"] == "no_comparison" and other["distance_change"] is None

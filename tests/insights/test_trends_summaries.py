@@ -10,16 +10,21 @@ import time_machine
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from notifications.scheduler import run_tick
 from tests.factories import UserFactory
-from tests.helpers import assert_error
+from tests.helpers import assert_error, load_licensed_wording
 from tests.insights.trend_data import checkin, instrument, reglog
+from tests.notifications.factories import checkin_with, dimension_answers
+from tracker.common.weeks import WEEK, local_week_start
 from tracker.insights import services as summaries
 from tracker.insights.selectors import trend_for_user
 from tracker.insights.services import summaries_due_job
 from tracker.models import CheckIn, RegulationLog, User, WeeklySummary
+from tracker.templatetags.dashboard import summary_lines as dashboard_summary_lines
+from tracker.templatetags.dashboard import summary_row
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -350,3 +355,115 @@ def test_summary_detail_errors(client_api, client_user, other_client):
 def test_summaries_need_a_token(anon_api):
     assert_error(anon_api.get("/api/v1/summaries/"), 401)
     assert_error(anon_api.get("/api/v1/summaries/2025-W02/"), 401)
+
+
+# --- One instrument per summary (DESIGN §5: scores of different instruments are never averaged) -------
+# Check-ins are made through the check-in service with the shipped instrument files (ECR-S / ECR-RS
+# wording loaded the way a clinic does), and the summaries come from the real job.
+
+
+@pytest.fixture
+def mixed_user(tmp_path):
+    load_licensed_wording(tmp_path, codes=("ecr-s", "ecr-rs"))
+    return UserFactory(timezone="UTC")
+
+
+def run_job_for_weeks(user, first: date, n: int) -> dict[date, dict]:
+    """Let the summaries job write `n` local weeks from `first` (the user is behind by that many)."""
+    User.objects.filter(pk=user.pk).update(next_summary_at=summaries.next_summary_at_for(tz="UTC", now=utc_at(first)))
+    assert summaries_due_job(now=utc_at(first + WEEK * n)) == n
+    return {s.week_start: s.payload for s in WeeklySummary.objects.filter(user=user)}
+
+
+def utc_at(day: date, hours: int = 0) -> datetime:
+    return datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=hours)
+
+
+def d(anxiety: float, avoidance: float) -> float:
+    """Distance to secure of one check-in (cut 4): hypot of what lies above the cut."""
+    return math.hypot(max(0.0, avoidance - 4), max(0.0, anxiety - 4))
+
+
+def test_a_mixed_week_reports_only_its_primary_instrument_and_compares_within_it(mixed_user):
+    user = mixed_user
+    this = local_week_start(timezone.now(), "UTC") - WEEK  # the last finished week
+    w0, w1, w2, w3 = this - WEEK * 3, this - WEEK * 2, this - WEEK, this
+
+    def add(code, week, day, anxiety, avoidance):
+        checkin_with(
+            user,
+            code,
+            occurred_at=utc_at(week + timedelta(days=day), 12),
+            responses=dimension_answers(code, anxiety, avoidance),
+        )
+
+    add("wmc", w0, 0, 4, 4)  # W0: wmc only
+    add("ecr-s", w1, 0, 6, 2)  # W1: ecr-s twice, wmc once -> ecr-s
+    add("ecr-s", w1, 1, 4, 2)
+    add("wmc", w1, 2, 3, 3)
+    add("wmc", w2, 0, 2, 6)  # W2: wmc twice, ecr-s once -> wmc
+    add("wmc", w2, 1, 4, 6)
+    add("ecr-s", w2, 2, 7, 7)
+    add("wmc", w3, 0, 5, 5)  # W3: one each -> tie -> wmc, the default instrument
+    add("ecr-s", w3, 1, 1, 1)
+
+    payloads = run_job_for_weeks(user, w0, 4)
+    p1, p2, p3 = payloads[w1], payloads[w2], payloads[w3]
+    assert {p["schema"] for p in payloads.values()} == {4}
+
+    # W1: ecr-s means (6+4)/2, (2+2)/2; the wmc check-in is counted, not averaged in.
+    assert (p1["instrument"], p1["checkins"], p1["anxiety"], p1["avoidance"]) == ("ecr-s", 3, 5.0, 2.0)
+    assert p1["distance_to_secure"] == pytest.approx((d(6, 2) + d(4, 2)) / 2) == 1.0
+    assert p1["quadrant"] == "preoccupied"
+    # W0 had check-ins, but no ecr-s: nothing to compare ecr-s with.
+    assert (p1["week_over_week"], p1["distance_change"], p1["tendency"]) == ("no_comparison", None, None)
+
+    # W2: wmc means (2+4)/2 = 3, (6+6)/2 = 6 (all three mixed would give 13/3 and 19/3).
+    assert (p2["instrument"], p2["checkins"], p2["anxiety"], p2["avoidance"]) == ("wmc", 3, 3.0, 6.0)
+    assert p2["distance_to_secure"] == 2.0 and p2["quadrant"] == "dismissing"
+    # Compared with W1's wmc check-in (3, 3: distance 0), not with W1's ecr-s figures (distance 1).
+    assert (p2["week_over_week"], p2["distance_change"]) == ("further_from_secure", 2.0)
+    assert p2["tendency"] is None  # wmc was secure in W1
+
+    # W3: a tie goes to the default instrument (wmc); wmc's own figures against W2's wmc.
+    assert (p3["instrument"], p3["checkins"], p3["anxiety"], p3["avoidance"]) == ("wmc", 2, 5.0, 5.0)
+    assert p3["distance_to_secure"] == round(math.sqrt(2), 4)
+    assert p3["week_over_week"] == "closer_to_secure"
+    assert p3["distance_change"] == pytest.approx(round(math.sqrt(2) - 2.0, 4))
+
+    # Every reader takes the new key: the strict API serializer, the export and the dashboard rows.
+    api = APIClient()
+    api.force_authenticate(user)
+    listed = {r["week_start"]: r["payload"] for r in api.get("/api/v1/summaries/").json()["results"]}
+    assert listed[w2.isoformat()]["instrument"] == "wmc" and listed[w1.isoformat()]["instrument"] == "ecr-s"
+    summary = WeeklySummary.objects.get(user=user, week_start=w2)
+    assert summary_row(summary)["instrument"] == "wmc"
+    assert "Figures from the wmc check-ins (the week's most used instrument)." in dashboard_summary_lines(summary)
+
+
+def test_ecr_rs_check_ins_missing_a_target_are_counted_but_not_averaged(mixed_user):
+    user = mixed_user
+    week = local_week_start(timezone.now(), "UTC") - WEEK
+    targets = ("mother", "father", "partner", "best_friend")
+    full = [a for t in targets for a in dimension_answers("ecr-rs", 5, 3, target=t)]
+    checkin_with(user, "ecr-rs", occurred_at=utc_at(week, 10), responses=full)
+    partial = checkin_with(
+        user, "ecr-rs", occurred_at=utc_at(week, 11), responses=dimension_answers("ecr-rs", 1, 7, target="partner")
+    )
+    assert partial.extra_scores["partial"] is True
+    checkin_with(user, "wmc", occurred_at=utc_at(week, 12), responses=dimension_answers("wmc", 2, 2))
+
+    payload = run_job_for_weeks(user, week, 1)[week]
+    # ecr-rs: one complete check-in against one wmc -> a tie (the partial one does not count): wmc.
+    assert (payload["instrument"], payload["checkins"], payload["anxiety"]) == ("wmc", 3, 2.0)
+
+    checkin_with(user, "ecr-rs", occurred_at=utc_at(week, 13), responses=full)
+    summaries.recompute_summaries(start=week, end=week, now=timezone.now())
+    payload = WeeklySummary.objects.get(user=user, week_start=week).payload
+    # Two complete ecr-rs check-ins (5, 3) now lead; the partial one (1, 7) stays out of the means.
+    assert (payload["instrument"], payload["checkins"], payload["anxiety"], payload["avoidance"]) == (
+        "ecr-rs",
+        4,
+        5.0,
+        3.0,
+    )

@@ -102,3 +102,42 @@ def produce_summary(user, *, week_start: date) -> WeeklySummary:
 
     write_summaries([Target(user.id, user.timezone, week_start)], computed_at=timezone.now())
     return WeeklySummary.objects.get(user=user, week_start=week_start)
+
+
+def dimension_answers(code: str, anxiety: int, avoidance: int, *, target: str | None = None) -> list[dict]:
+    """Answers to a shipped dimension-scored instrument (tracker/entries/instruments/<code>.v1.json) that
+    score exactly (anxiety, avoidance): every item of a dimension answered so that, reverse keying
+    applied, it reads that value. With `target` (ECR-RS), the items are answered for that target."""
+    from tracker.entries.services.instruments import definitions_read
+
+    definition = next(d for d in definitions_read() if d["code"] == code)
+    wanted = {"anxiety": anxiety, "avoidance": avoidance}
+    answers = []
+    for item in definition["items"]:
+        value = wanted[item["dimension"]]
+        answer = {"item": item["number"], "value": 8 - value if item.get("reverse") else value}
+        if target:
+            answer["target"] = target
+        answers.append(answer)
+    return answers
+
+
+def checkin_with(user, code: str, *, occurred_at: datetime, responses: list[dict]) -> CheckIn:
+    """A check-in of the instrument `code` (newest version) created through the service, scored by its
+    shipped key. Validated instruments need their wording loaded first (`tests.helpers.load_licensed_wording`)."""
+    import uuid
+
+    from tracker.entries.services.checkins import checkin_create
+    from tracker.models import Instrument
+
+    outcome = checkin_create(
+        user=user,
+        id=uuid.uuid4(),
+        instrument=Instrument.objects.filter(code=code).order_by("-version").first(),
+        occurred_at=occurred_at,
+        utc_offset_minutes=0,
+        responses=responses,
+        note="",
+    )
+    assert outcome.status == "created", outcome
+    return outcome.row

@@ -22,7 +22,15 @@ from notifications.scheduler import run_tick
 from notifications.services.devices import device_register
 from tests.entries.entry_factories import make_checkin
 from tests.factories import UserFactory
-from tests.notifications.factories import log_regulation, make_schedule, produce_summary, wmc_answers
+from tests.helpers import load_licensed_wording
+from tests.notifications.factories import (
+    checkin_with,
+    dimension_answers,
+    log_regulation,
+    make_schedule,
+    produce_summary,
+    wmc_answers,
+)
 from tracker.common.weeks import WEEK, local_week_start
 from tracker.models import WeeklySummary
 
@@ -193,3 +201,22 @@ def test_a_summary_stored_before_week_over_week_existed_gets_the_neutral_line():
 @pytest.mark.parametrize("stored", [None, [], "text", 7, {"week_over_week": 7, "regulation": "lots"}])
 def test_summary_line_survives_stored_json_that_is_not_a_payload(stored):
     assert summary_line(stored) == NEUTRAL_SUMMARY_LINE
+
+
+def test_the_week_over_week_line_compares_the_same_instrument_only(tmp_path):
+    """wmc improved (6, 6 -> 4, 3); one much harder ECR-S check-in that week is not averaged into it."""
+    load_licensed_wording(tmp_path, codes=("ecr-s",))
+    user = UserFactory(timezone="UTC")
+    week = past_week()
+    checkins(user, week - WEEK, 6, 6)
+    checkins(user, week, 4, 3)
+    checkin_with(user, "ecr-s", occurred_at=at(week, 3), responses=dimension_answers("ecr-s", 7, 7))
+    payload = produce_summary(user, week_start=week).payload
+    assert (payload["instrument"], payload["checkins"], payload["anxiety"], payload["avoidance"]) == (
+        "wmc",
+        3,
+        4.0,
+        3.0,
+    )
+    assert payload["week_over_week"] == "closer_to_secure"  # mixed in, the ECR-S check-in would say further
+    assert summary_lines(payload)[0] == WEEK_OVER_WEEK_LINES["closer_to_secure"]

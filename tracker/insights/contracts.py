@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-WEEKLY_SUMMARY_SCHEMA = 3
+WEEKLY_SUMMARY_SCHEMA = 4
 
 # How this week's mean distance to secure compares with the previous week's (both need check-ins).
 WeekOverWeek = Literal["closer_to_secure", "steady", "further_from_secure", "no_comparison"]
@@ -54,13 +54,18 @@ class WeeklySummaryPayload(TypedDict):
     week: str  # ISO week label, e.g. 2026-W47
     iso_year: int
     iso_week: int
-    checkins: int
-    anxiety: float | None  # the week's means; null in a week with regulation logs only
+    checkins: int  # every check-in of the week, all instruments (partial ECR-RS ones included)
+    # Since schema 4: the code of the week's primary instrument (most check-ins counted in the means;
+    # tie: the default instrument, then code order). The means, quadrant, week_over_week and tendency
+    # are that instrument's alone (instruments are never averaged together); null without figures.
+    instrument: NotRequired[str | None]
+    anxiety: float | None  # the primary instrument's means; null in a week with regulation logs only
     avoidance: float | None
     distance_to_secure: float | None
     quadrant: str | None
     quadrant_cut: float
-    # Since schema 2: this week's mean distance to secure minus the previous week's (null without both).
+    # Since schema 2: this week's mean distance to secure minus the previous week's (null without both;
+    # since schema 4 both are the primary instrument's, no comparison when it was not used the week before).
     distance_change: NotRequired[float | None]
     week_over_week: NotRequired[WeekOverWeek]
     # Since schema 3: the settled tendency under the two-week rule (the quadrant of this week when the

@@ -329,7 +329,16 @@ class WeeklySummaryPayloadSerializer(serializers.Serializer):
     week = serializers.CharField(required=False, help_text="ISO week label, e.g. 2026-W47.")
     iso_year = serializers.IntegerField(required=False)
     iso_week = serializers.IntegerField(required=False)
-    checkins = serializers.IntegerField(required=False, help_text="Check-ins that week (0: the means are null).")
+    checkins = serializers.IntegerField(
+        required=False, help_text="Check-ins that week, every instrument (0: the means are null)."
+    )
+    instrument = serializers.CharField(
+        required=False,
+        allow_null=True,
+        help_text="Code of the week's primary instrument (most check-ins counted in the means; tie: the default "
+        "instrument, then code order). The means, quadrant, week_over_week and tendency are this instrument's only: "
+        "scores of different instruments are never averaged together. Null when no check-in has figures.",
+    )
     anxiety = NumberField(required=False, **NUMBER)
     avoidance = NumberField(required=False, **NUMBER)
     distance_to_secure = NumberField(required=False, **NUMBER)
@@ -341,7 +350,8 @@ class WeeklySummaryPayloadSerializer(serializers.Serializer):
     week_over_week = serializers.ChoiceField(
         choices=WEEK_OVER_WEEK_VALUES,
         required=False,
-        help_text="The change in distance to secure since the previous week; no_comparison without check-ins in both.",
+        help_text="The change in distance to secure since the previous week, within the same instrument; "
+        "no_comparison unless that instrument has check-ins in both.",
     )
     tendency = serializers.CharField(
         required=False,

@@ -12,7 +12,7 @@ Per chunk the statement count is constant (claim, check-in GROUP BY, regulation 
 delete, upsert, advance) — never one query per user. Week bounds are computed in Python with
 zoneinfo (DST-correct, local midnight) and shipped to the database as one JSON parameter of
 `(user_id, week_start, lo, hi)` rows; the database joins it to the check-ins through the
-(user, occurred_at) index and groups by (user, week). No SQL timezone functions, so PostgreSQL and
+(user, occurred_at) index and groups by (user, week, instrument code). No SQL timezone functions, so PostgreSQL and
 SQLite give the same weeks, and a zone name PostgreSQL's own tz database lacks cannot break a chunk.
 
 Decisions:
@@ -31,9 +31,18 @@ Decisions:
   `trends.regulation_statistics` (medians and JSON strategy lists are not portable SQL aggregates),
   which also keeps them identical to what `GET /trends/` shows.
 - The payload's shape is `tracker.insights.contracts.WeeklySummaryPayload`, which every reader imports.
-  `week_over_week` compares the week's mean distance to secure with the previous local week's (the
-  previous weeks ride along in the same check-in GROUP BY, so the statement count is unchanged); a
-  change smaller than the trends' flat-slope threshold (0.05 scale points a week) counts as steady.
+- Scores of different instruments are never averaged together (DESIGN §5). The GROUP BY yields one
+  row per (user, week, instrument code); Python picks the week's primary instrument (most check-ins
+  counted in the means; tie: the app's default instrument, then code order — see
+  `primary_instrument_of_week`) and the summary's means, quadrant, `week_over_week` and `tendency`
+  are that instrument's alone (`instrument` names it). `checkins` stays the week's total over all
+  instruments. ECR-RS check-ins that did not answer every target (`extra_scores.partial`, as in the
+  trends' `partial_checkins`) are counted in `checkins` but left out of the means.
+- `week_over_week` compares the week's mean distance to secure with the SAME instrument's in the
+  previous local week (no comparison when that instrument was not used then; the previous weeks ride
+  along in the same check-in GROUP BY, so the statement count is unchanged); a change smaller than
+  the trends' flat-slope threshold (0.05 scale points a week) counts as steady. The two-week rule of
+  `tendency` likewise compares with the same instrument's previous week.
 """
 
 from __future__ import annotations
@@ -143,34 +152,89 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def _partial_sql(alias: str) -> str:
+    """SQL truth of `selectors.PARTIAL` (`extra_scores.partial` is JSON true: an ECR-RS check-in that
+    did not answer every target) for the check-in table aliased `alias`. Such check-ins are counted
+    but left out of the means, as in the trends' global series."""
+    if _postgres():
+        return f"({alias}.extra_scores -> 'partial') = 'true'::jsonb"
+    return f"json_type({alias}.extra_scores, '$.partial') = 'true'"
+
+
 def aggregate_checkins(targets: Sequence[Target], ranges: str | None = None) -> dict[tuple[UUID, date], dict]:
-    """Check-in count and means per (user, week) for every target, in one GROUP BY.
+    """Check-in counts and means per (user, week, instrument code) for every target, in one GROUP BY.
+
+    Returns, per (user, week) with check-ins: `checkins` (all of the week's check-ins, every
+    instrument, partial ones included), `safety_flags`, and `instruments`: code -> {`checkins` (all),
+    `counted` (those in the means: partial ECR-RS check-ins left out), `anxiety`, `avoidance`,
+    `distance_to_secure` (means of the counted ones, None when none counts) and `is_default` (a
+    version of the code is the app's default instrument)}. Versions of one code are averaged
+    together (same items and scale); different codes never are.
 
     `ranges` is `_ranges_param(targets)` when the caller already built it."""
     if not targets:
         return {}
+    partial = _partial_sql("c")
+    complete = f"CASE WHEN {partial} THEN NULL ELSE 1 END"
     sql = f"""
-        SELECT w.user_id, w.week_start, COUNT(*), AVG(c.anxiety), AVG(c.avoidance), AVG(c.distance_to_secure),
+        SELECT w.user_id, w.week_start, i.code, MAX(CASE WHEN i.is_default THEN 1 ELSE 0 END), COUNT(*),
+               COUNT({complete}),
+               AVG(CASE WHEN {partial} THEN NULL ELSE c.anxiety END),
+               AVG(CASE WHEN {partial} THEN NULL ELSE c.avoidance END),
+               AVG(CASE WHEN {partial} THEN NULL ELSE c.distance_to_secure END),
                SUM(CASE WHEN c.safety_flag THEN 1 ELSE 0 END)
         FROM {_json_rows("w", RANGE_COLUMNS)}
         JOIN tracker_checkin c ON c.user_id = w.user_id AND c.occurred_at >= w.lo AND c.occurred_at < w.hi
         JOIN tracker_user u ON u.id = c.user_id
+        JOIN tracker_instrument i ON i.id = c.instrument_id
         WHERE c.deleted_at IS NULL
-        GROUP BY w.user_id, w.week_start
+        GROUP BY w.user_id, w.week_start, i.code
     """  # noqa: S608 - only fixed identifiers are interpolated; the data is one bound parameter
     with connection.cursor() as cursor:
         cursor.execute(sql, [ranges or _ranges_param(targets)])
         rows = cursor.fetchall()
-    return {
-        (_as_uuid(user_id), _as_date(week)): {
+    weeks: dict[tuple[UUID, date], dict] = {}
+    for user_id, week, code, is_default, n, counted, anxiety, avoidance, distance, flags in rows:
+        entry = weeks.setdefault(
+            (_as_uuid(user_id), _as_date(week)), {"checkins": 0, "safety_flags": 0, "instruments": {}}
+        )
+        entry["checkins"] += int(n)
+        entry["safety_flags"] += int(flags or 0)
+        counted = int(counted or 0)
+        entry["instruments"][str(code)] = {
             "checkins": int(n),
-            "anxiety": float(anxiety),
-            "avoidance": float(avoidance),
-            "distance_to_secure": float(distance),
-            "safety_flags": int(flags or 0),
+            "counted": counted,
+            "anxiety": float(anxiety) if counted else None,
+            "avoidance": float(avoidance) if counted else None,
+            "distance_to_secure": float(distance) if counted else None,
+            "is_default": bool(is_default),
         }
-        for user_id, week, n, anxiety, avoidance, distance, flags in rows
-    }
+    return weeks
+
+
+def primary_instrument_of_week(week: dict | None) -> str | None:
+    """The instrument code whose figures stand for the week (`week`: an `aggregate_checkins` entry).
+
+    The one with the most check-ins counted in the means that week (partial ECR-RS check-ins do not
+    count: they carry no global score). Ties go to the app's default instrument (`Instrument.is_default`:
+    there is no per-user default; it is what a check-in naming no instrument uses), then to code order.
+    The choice depends on that week alone, so a recompute in any batch gives the same payload.
+    None when no check-in of the week has figures."""
+    candidates = [
+        (code, figures) for code, figures in ((week or {}).get("instruments") or {}).items() if figures["counted"]
+    ]
+    if not candidates:
+        return None
+    code, _ = min(candidates, key=lambda item: (-item[1]["counted"], not item[1]["is_default"], item[0]))
+    return code
+
+
+def _figures(week: dict | None, code: str | None) -> dict | None:
+    """One instrument's means in a week (None when that instrument has no counted check-in then)."""
+    if week is None or code is None:
+        return None
+    figures = (week.get("instruments") or {}).get(code)
+    return figures if figures and figures["counted"] else None
 
 
 def regulation_episodes(
@@ -208,7 +272,9 @@ def regulation_episodes(
 
 
 def week_over_week(checkins: dict | None, previous: dict | None) -> tuple[float | None, WeekOverWeek]:
-    """This week's mean distance to secure minus the previous week's, and what that change means."""
+    """This week's mean distance to secure minus the previous week's, and what that change means.
+
+    Both are one instrument's figures (the same instrument's, see `summary_payload`)."""
     if not checkins or not previous:
         return None, "no_comparison"
     change = trends._round(checkins["distance_to_secure"] - previous["distance_to_secure"])
@@ -229,24 +295,33 @@ def summary_payload(
     regulation: RegulationFigures | None = None,
     previous: dict | None = None,
 ) -> WeeklySummaryPayload:
-    """The stored JSON of one week: its means (as in the trends series), how its distance to secure
-    compares with the previous week's (`previous`: that week's check-in aggregate) and its regulation figures."""
-    distance_change, direction = week_over_week(checkins, previous)
+    """The stored JSON of one week (`checkins`, `previous`: this and the previous week's
+    `aggregate_checkins` entries).
+
+    Scores of different instruments are never averaged together (DESIGN §5): the means, quadrant,
+    week-over-week change and settled tendency are those of the week's primary instrument
+    (`primary_instrument_of_week`), compared with the SAME instrument's figures in the previous week (no
+    comparison, no tendency when it was not used then). `checkins` stays the week's total."""
+    code = primary_instrument_of_week(checkins)
+    figures = _figures(checkins, code)
+    before = _figures(previous, code)
+    distance_change, direction = week_over_week(figures, before)
     episodes = list(episodes)
     safety_flags = sum(1 for e in episodes if e.safety_flag) + int((checkins or {}).get("safety_flags", 0))
+    count = int((checkins or {}).get("checkins", 0))
     tendency = None
-    if checkins:
-        point = trends.WeeklyPoint(week_start=week_start, **_means(checkins))
+    if figures:
+        point = trends.WeeklyPoint(week_start=week_start, **_means(figures))
         core = trends.weekly_point_payload(point, cut)
         anxiety, avoidance, distance = core["anxiety"], core["avoidance"], core["distance_to_secure"]
-        quadrant, count = core["quadrant"], core["checkins"]
+        quadrant = core["quadrant"]
         # The two-week rule: a tendency is named only when the previous week fell in the same quadrant.
-        if previous:
-            before = trends.quadrant_label(previous["anxiety"], previous["avoidance"], cut)
-            tendency = quadrant if before == quadrant else None
+        if before:
+            tendency = (
+                quadrant if trends.quadrant_label(before["anxiety"], before["avoidance"], cut) == quadrant else None
+            )
     else:
         anxiety = avoidance = distance = quadrant = None
-        count = 0
     year, week, _ = week_start.isocalendar()
     return WeeklySummaryPayload(
         schema=PAYLOAD_SCHEMA,
@@ -255,6 +330,7 @@ def summary_payload(
         iso_year=year,
         iso_week=week,
         checkins=count,
+        instrument=code,
         anxiety=anxiety,
         avoidance=avoidance,
         distance_to_secure=distance,
@@ -268,8 +344,11 @@ def summary_payload(
     )
 
 
-def _means(checkins: dict) -> dict:
-    return {k: checkins[k] for k in ("checkins", "anxiety", "avoidance", "distance_to_secure")}
+def _means(figures: dict) -> dict:
+    return {
+        "checkins": figures["counted"],
+        **{k: figures[k] for k in ("anxiety", "avoidance", "distance_to_secure")},
+    }
 
 
 def _delete_summaries(keys: Sequence[tuple[UUID, date]]) -> None:

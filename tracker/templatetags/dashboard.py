@@ -30,6 +30,7 @@ def summary_row(summary: WeeklySummary) -> dict:
         "iso_year": summary.iso_year,
         "week_start": summary.week_start,
         "checkins": payload.get("checkins"),
+        "instrument": payload.get("instrument"),  # schema 4+: the instrument the figures come from
         "week_over_week": WEEK_OVER_WEEK_LABELS.get(payload.get("week_over_week")),
         "episodes": regulation.get("episodes"),
     }
@@ -47,6 +48,9 @@ def summary_lines(summary: WeeklySummary) -> list[str]:
     checkins = payload.get("checkins")
     if checkins is not None:
         lines.append(f"{checkins} check-in{'' if checkins == 1 else 's'}." if checkins else "No check-ins this week.")
+    if payload.get("instrument"):
+        # Schema 4+: the figures below are this instrument's only (instruments are never averaged together).
+        lines.append(f"Figures from the {payload['instrument']} check-ins (the week's most used instrument).")
     if payload.get("anxiety") is not None and payload.get("avoidance") is not None:
         line = f"Mean anxiety {_fmt(payload['anxiety'])}, mean avoidance {_fmt(payload['avoidance'])}"
         if payload.get("quadrant"):
