@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from tracker.accounts.admin_login import LockoutAdminAuthenticationForm
+from tracker.accounts.login_forms import LockoutAdminAuthenticationForm
 from tracker.common.api import views
 
 urlpatterns = [

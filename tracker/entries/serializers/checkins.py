@@ -16,9 +16,12 @@ from tracker.common.api.fields import (
 )
 from tracker.common.api.reuse import reusable
 from tracker.entries.selectors.instruments import InstrumentCatalog
-from tracker.entries.serializers.regulation import CrisisResourcesSerializer, SafetyReasonField, SafetyReasonTextField
+from tracker.entries.serializers.regulation import (
+    CrisisResourcesMixin,
+    SafetyReasonField,
+    SafetyReasonTextField,
+)
 from tracker.entries.services import checkins as checkin_services
-from tracker.entries.services import regulation as regulation_services
 from tracker.entries.services.entries import EntryWrite, edit_window
 from tracker.insights import scoring
 from tracker.models import CheckIn
@@ -142,23 +145,12 @@ class CheckInSerializer(serializers.ModelSerializer):
         return (checkin.created_at + edit_window()).isoformat()
 
 
-class CheckInDetailSerializer(CheckInSerializer):
+class CheckInDetailSerializer(CrisisResourcesMixin, CheckInSerializer):
     """The single check-in shape (create, detail, edit): adds crisis resources when it is flagged."""
-
-    crisis_resources = serializers.SerializerMethodField(
-        help_text="Present (not null) when safety_flag is set: help for the user's country."
-    )
 
     class Meta(CheckInSerializer.Meta):
         fields = [*CheckInSerializer.Meta.fields, "crisis_resources"]
         read_only_fields = fields
-
-    @extend_schema_field(CrisisResourcesSerializer(allow_null=True))
-    def get_crisis_resources(self, checkin: CheckIn) -> dict | None:
-        if not checkin.safety_flag:
-            return None
-        request = self.context.get("request")
-        return regulation_services.crisis_resources_for_user(getattr(request, "user", None))
 
 
 # --- Write shapes ----------------------------------------------------------------------------------

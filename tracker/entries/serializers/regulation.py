@@ -171,23 +171,28 @@ class CrisisResourcesSerializer(serializers.Serializer):
     resources = CrisisResourceSerializer(many=True)
 
 
-class RegulationLogDetailSerializer(RegulationLogSerializer):
-    """The single-log shape (create, detail, edit): adds crisis resources when the log is flagged."""
+class CrisisResourcesMixin(serializers.Serializer):
+    """Adds `crisis_resources` to the single shape of an entry (create, detail, edit): present when the
+    entry is flagged, for the requesting user's country. Check-ins and regulation logs both use it."""
 
     crisis_resources = serializers.SerializerMethodField(
-        help_text="Present (not null) when safety_flag is set: help for the user's locale."
+        help_text="Present (not null) when safety_flag is set: help for the user's country."
     )
+
+    @extend_schema_field(CrisisResourcesSerializer(allow_null=True))
+    def get_crisis_resources(self, entry) -> dict | None:
+        if not entry.safety_flag:
+            return None
+        request = self.context.get("request")
+        return regulation_services.crisis_resources_for_user(getattr(request, "user", None))
+
+
+class RegulationLogDetailSerializer(CrisisResourcesMixin, RegulationLogSerializer):
+    """The single-log shape (create, detail, edit): adds crisis resources when the log is flagged."""
 
     class Meta(RegulationLogSerializer.Meta):
         fields = [*RegulationLogSerializer.Meta.fields, "crisis_resources"]
         read_only_fields = fields
-
-    @extend_schema_field(CrisisResourcesSerializer(allow_null=True))
-    def get_crisis_resources(self, log: RegulationLog) -> dict | None:
-        if not log.safety_flag:
-            return None
-        request = self.context.get("request")
-        return regulation_services.crisis_resources_for_user(getattr(request, "user", None))
 
 
 # --- Write shapes ----------------------------------------------------------------------------------
