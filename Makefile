@@ -18,6 +18,7 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py run_scheduler --once   # announces last week's demo summary (one inbox item)
 
 run: demo
 	bin/run-dev
