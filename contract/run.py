@@ -80,7 +80,9 @@ def database(kind: str, workdir: Path):
 
 
 @contextmanager
-def live_server(kind: str, workdir: Path):
+def live_server(kind: str, workdir: Path, after_seed: tuple[tuple[str, ...], ...] = ()):
+    """A migrated, seeded database and gunicorn on a free loopback port: yields (base URL, env).
+    `after_seed`: further manage.py commands to run before serving (e.g. one scheduler tick)."""
     with database(kind, workdir) as url:
         env = {
             **os.environ,
@@ -96,6 +98,8 @@ def live_server(kind: str, workdir: Path):
             env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
         run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env)
         run([sys.executable, "manage.py", "seed_demo"], env=env)
+        for command in after_seed:
+            run([sys.executable, "manage.py", *command], env=env)
         port = free_port()
         # SQLite serves one writer at a time: one worker, one thread, so no request waits on a lock.
         workers = ["--workers", "1", "--threads", "1"] if kind == "sqlite" else ["--workers", "2", "--threads", "2"]
