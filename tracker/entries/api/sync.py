@@ -95,9 +95,35 @@ class SyncItemSerializer(serializers.Serializer):
         return attrs
 
 
+# Schema-only shapes of a push item, one per entry type: `record` is that type's REST create body, so
+# generated clients get a union discriminated by `type` (the view validates with SyncItemSerializer).
+class SyncCheckInPushItemSerializer(SyncItemSerializer):
+    record = CHECKIN_API.write_serializer(
+        required=False,
+        help_text="create/update: the check-in exactly as for its REST create (its `id` is the item's).",
+    )
+
+
+class SyncRegulationLogPushItemSerializer(SyncItemSerializer):
+    record = REGULATION_LOG_API.write_serializer(
+        required=False,
+        help_text="create/update: the regulation log exactly as for its REST create (its `id` is the item's).",
+    )
+
+
+PUSH_ITEM_SERIALIZERS = {
+    CHECKIN_API.name: SyncCheckInPushItemSerializer,
+    REGULATION_LOG_API.name: SyncRegulationLogPushItemSerializer,
+}
+assert set(PUSH_ITEM_SERIALIZERS) == set(ENTRY_KINDS)
+
+
 class BatchSerializer(serializers.Serializer):
-    items = serializers.ListField(
-        child=SyncItemSerializer(),
+    items = PolymorphicProxySerializer(
+        component_name="SyncPushItem",
+        serializers=PUSH_ITEM_SERIALIZERS,
+        resource_type_field_name="type",
+        many=True,
         help_text=f"At most {settings.SYNC_BATCH_MAX_ITEMS} items; more is refused with 413 and nothing is stored.",
     )
 
