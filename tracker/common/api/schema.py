@@ -251,7 +251,7 @@ def _request_defaults_as_text(result: dict, schemas: dict) -> None:
     in_requests: set[str] = set()
     elsewhere: set[str] = set()
     for operations in result.get("paths", {}).values():
-        for method, operation in operations.items():
+        for operation in operations.values():
             if not isinstance(operation, dict):
                 continue
             _refs(operation.get("requestBody", {}), in_requests)
