@@ -31,6 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 contract: install
+	npm ci --prefix .ci/node --no-audit --no-fund
 	bin/contract-tests
 
 bench: install
