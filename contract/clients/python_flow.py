@@ -89,8 +89,10 @@ def main(base_url: str, generated_dir: str) -> str:
     assert erased.status_code == 204, erased
     after = get_me.sync_detailed(client=api)
     assert after.status_code == 401, after
-    return f"registered, 2 check-ins created ({created.parsed.scores.quadrant}), one deleted via sync push, " + (
-        f"{len(changes)} feed changes pulled in pages of 1 (an upsert and the tombstone), account erased (token then 401)"
+    return (
+        f"registered, 2 check-ins created ({created.parsed.scores.quadrant}), one deleted via sync push, "
+        f"{len(changes)} feed changes pulled in pages of 1 (an upsert and the tombstone), "
+        "account erased (token then 401)"
     )
 
 
