@@ -10,6 +10,7 @@ from tracker.common.api.fields import (
     OffsetDateTimeField,
     StrictCharField,
     StrictIntegerField,
+    WholeItemSerializer,
     local_isoformat,
     offset_minutes,
 )
@@ -51,7 +52,7 @@ class ScoresSerializer(TargetScoresSerializer):
     )
 
 
-class ResponseItemSerializer(serializers.Serializer):
+class ResponseItemSerializer(WholeItemSerializer):
     item = StrictIntegerField(min_value=1, help_text="Item number (1-based) in the instrument version.")
     value = StrictIntegerField(help_text="The answer on the instrument's scale (e.g. 1-7).")
     target = StrictCharField(
