@@ -184,7 +184,12 @@ class SyncView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, required=False, description="From the previous response; omit to start."),
-            OpenApiParameter("limit", int, required=False, description=f"1-{settings.SYNC_PAGE_MAX}, default 200."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": settings.SYNC_PAGE_MAX},
+                required=False,
+                description=f"1-{settings.SYNC_PAGE_MAX}, default 200.",
+            ),
         ],
         responses={200: FeedSerializer, **ERROR_RESPONSES(400, 401)},
         summary="Changes to your entries since a cursor (pull)",
