@@ -18,6 +18,7 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py seed_demo
+	$(PY) manage.py run_scheduler --once   # announces last week's demo summary (one inbox item)
 
 run: demo
 	bin/run-dev
@@ -30,6 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 contract: install
+	npm ci --prefix .ci/node --no-audit --no-fund
 	bin/contract-tests
 
 bench: install

@@ -298,6 +298,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"],
         "RoleEnum": "tracker.accounts.models.User.Role",
+        # The sync ops: one enum for a push item's op (every entry type), one for a feed change's.
+        "SyncPushOp": ["create", "update", "delete"],
+        "SyncChangeOp": ["upsert", "delete"],
     },
 }
 

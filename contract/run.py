@@ -2,8 +2,11 @@
 
 For each database: a fresh database, migrated and seeded (seed_demo: a client with history who shares
 with a verified therapist), a gunicorn server on a free loopback port, then schemathesis with every
-check as the client and as the therapist (bounded examples, fixed seed). Afterwards, on the SQLite
-server, the generated Python client's flow; then the TypeScript client compile and spectral. Every
+check as the client and as the therapist (bounded examples, fixed seed). Then, on the first server,
+the client checks: spectral (spectral:oas, no errors) over the served schema, the TypeScript client
+(openapi-typescript) compiling contract/clients/typescript/sample.ts under tsc --strict and running it,
+and the Python client (openapi-python-client) running contract/clients/python_flow.py. The node tools
+are pinned in .ci/node (`npm ci --prefix .ci/node`). Every
 server is stopped on exit; any finding fails the run."""
 
 from __future__ import annotations
@@ -80,7 +83,9 @@ def database(kind: str, workdir: Path):
 
 
 @contextmanager
-def live_server(kind: str, workdir: Path):
+def live_server(kind: str, workdir: Path, after_seed: tuple[tuple[str, ...], ...] = ()):
+    """A migrated, seeded database and gunicorn on a free loopback port: yields (base URL, env).
+    `after_seed`: further manage.py commands to run before serving (e.g. one scheduler tick)."""
     with database(kind, workdir) as url:
         env = {
             **os.environ,
@@ -96,6 +101,8 @@ def live_server(kind: str, workdir: Path):
             env.setdefault("REDIS_URL", "redis://127.0.0.1:6379/1")
         run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env=env)
         run([sys.executable, "manage.py", "seed_demo"], env=env)
+        for command in after_seed:
+            run([sys.executable, "manage.py", *command], env=env)
         port = free_port()
         # SQLite serves one writer at a time: one worker, one thread, so no request waits on a lock.
         workers = ["--workers", "1", "--threads", "1"] if kind == "sqlite" else ["--workers", "2", "--threads", "2"]
@@ -185,15 +192,105 @@ def schemathesis(base: str, token: str, label: str, workdir: Path) -> None:
     run(cmd, timeout=600)
 
 
+def node_tool(name: str) -> Path:
+    tool = NODE / "node_modules" / ".bin" / name
+    if not tool.exists():
+        raise SystemExit(f"{tool} is missing: run `npm ci --prefix .ci/node` first")
+    return tool
+
+
+def register(base: str, label: str) -> str:
+    email = f"{label}-{uuid.uuid4().hex[:12]}@example.org"
+    body = {"email": email, "password": "a-long-contract-passphrase", "device_name": label}
+    return request(f"{base}/api/v1/auth/register/", body)["token"]
+
+
+def spectral(schema: Path) -> None:
+    """spectral:oas over the served schema: any error fails; warnings are listed by rule."""
+    log("spectral lint (spectral:oas) of the served schema")
+    out = subprocess.run(
+        [node_tool("spectral"), "lint", "-r", ROOT / "contract" / "spectral.yaml", schema, "-f", "json", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    findings = json.loads(out.stdout or "[]")
+    counts: dict[tuple[str, str], int] = {}
+    for finding in findings:
+        key = (("error", "warning", "info", "hint")[finding["severity"]], finding["code"])
+        counts[key] = counts.get(key, 0) + 1
+    for (severity, code), count in sorted(counts.items()):
+        print(f"  {severity:7} {code}: {count}")
+    errors = [f for f in findings if f["severity"] == 0]
+    for finding in errors:
+        print(f"  error at {'.'.join(map(str, finding['path']))}: {finding['message']}")
+    if errors or out.returncode not in (0, 1) or (out.returncode == 1 and not findings):
+        print(out.stderr[-3000:])
+        raise SystemExit(f"spectral: {len(errors)} errors (exit {out.returncode})")
+
+
+def typescript_client(base: str, schema: Path) -> None:
+    """openapi-typescript from the served schema; the sample compiles under tsc --strict and runs."""
+    log("TypeScript client (openapi-typescript + openapi-fetch): tsc --strict, then the sample on the live server")
+    build = NODE / "build" / "ts"  # inside .ci/node so that node_modules resolve
+    shutil.rmtree(build, ignore_errors=True)
+    build.mkdir(parents=True)
+    for name in ("sample.ts", "tsconfig.json"):
+        shutil.copy(ROOT / "contract" / "clients" / "typescript" / name, build / name)
+    (build / "package.json").write_text('{"private": true, "type": "module"}\n')
+    run([node_tool("openapi-typescript"), schema, "-o", build / "api.d.ts"], timeout=180)
+    run([node_tool("tsc"), "-p", build], timeout=300)
+    run(["node", build / "dist" / "sample.js", base, register(base, "typescript")], timeout=120)
+
+
+def python_client(base: str, schema: Path, workdir: Path) -> None:
+    """openapi-python-client from the served schema; the phone flow runs on the live server."""
+    log("Python client (openapi-python-client): generate, then register → check-in → sync → erase")
+    out = workdir / "python-client"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir()
+    config = workdir / "openapi-python-client.yaml"
+    config.write_text("post_hooks: []\n")
+    cmd = [BIN / "openapi-python-client", "generate", "--path", schema, "--meta", "none"]
+    generated = subprocess.run(
+        [str(c) for c in [*cmd, "--output-path", out / "securebase_client", "--config", config]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    print(generated.stdout[-3000:], generated.stderr[-3000:])
+    if generated.returncode != 0 or "Warning" in generated.stdout + generated.stderr:
+        raise SystemExit("openapi-python-client: the schema did not generate cleanly")
+    run([sys.executable, ROOT / "contract" / "clients" / "python_flow.py", base, out], timeout=120)
+
+
+def client_checks(base: str, workdir: Path) -> None:
+    schema = workdir / "schema.json"
+    schema.write_bytes(urllib.request.urlopen(f"{base}/api/schema/?format=json", timeout=30).read())
+    spectral(schema)
+    typescript_client(base, schema)
+    python_client(base, schema, workdir)
+
+
 def main(argv: list[str]) -> int:
-    kinds = argv or ["sqlite", "postgres"]
+    """bin/contract-tests [--clients-only] [sqlite] [postgres]: schemathesis on each database; the
+    client checks (spectral, TypeScript, Python) on the first one."""
+    clients_only = "--clients-only" in argv
+    kinds = [a for a in argv if a != "--clients-only"] or ["sqlite", "postgres"]
     workdir = Path(tempfile.mkdtemp(prefix="contract-"))
+    started = time.monotonic()
     try:
-        for kind in kinds:
+        for index, kind in enumerate(kinds):
             log(f"live server on {kind}")
             with live_server(kind, workdir) as (base, _env):
-                for label, who in (("client", CLIENT), ("therapist", THERAPIST)):
-                    schemathesis(base, login(base, who), f"{kind}-{label}", workdir)
+                if not clients_only:
+                    for label, who in (("client", CLIENT), ("therapist", THERAPIST)):
+                        schemathesis(base, login(base, who), f"{kind}-{label}", workdir)
+                if index == 0:
+                    client_checks(base, workdir)
+        log(f"all contract checks passed in {time.monotonic() - started:.0f} s")
         return 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -217,3 +217,20 @@ def test_sync_feed_and_rest_agree_on_the_id_form(client_api):
     changes = client_api.get("/api/v1/sync/").json()["changes"]
     assert [c["id"] for c in changes] == [upper.lower()]
     assert json.dumps(changes).count(upper) == 0
+
+
+# --- Partial edits validate list items whole (found by schemathesis on the live server) ---------------
+def test_patching_a_checkin_with_half_an_answer_is_a_400(client_user, client_api):
+    checkin = make_checkin(client_user)
+    response = client_api.patch(f"/api/v1/checkins/{checkin.id}/", {"responses": [{"value": 1}]}, format="json")
+    assert_error(response, 400, "validation_error", fields=["responses.0.item"])
+
+
+def test_patching_a_regulation_log_with_half_an_emotion_is_a_400(client_user, client_api):
+    log = make_log(client_user)
+    response = client_api.patch(f"/api/v1/regulation-logs/{log.id}/", {"emotions": [{"intensity": 0}]}, format="json")
+    assert_error(response, 400, "validation_error", fields=["emotions.0.label"])
+    whole = client_api.patch(
+        f"/api/v1/regulation-logs/{log.id}/", {"emotions": [{"label": "fear", "intensity": 3}]}, format="json"
+    )
+    assert whole.status_code == 200, whole.content

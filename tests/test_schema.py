@@ -38,3 +38,53 @@ def test_docs_page_loads_its_assets_locally(client):
     for source in sources:
         if source.startswith("/static/"):
             assert client.get(source).status_code == 200, source
+
+
+@pytest.fixture
+def spec(tmp_path):
+    out = tmp_path / "schema.json"
+    call_command("spectacular", "--format", "openapi-json", "--file", str(out))
+    import json
+
+    return json.loads(out.read_text())
+
+
+def test_sync_push_items_are_a_union_discriminated_by_type(spec):
+    schemas = spec["components"]["schemas"]
+    batch = schemas["SyncPushBatch"]["properties"]["items"]
+    assert batch["items"]["$ref"] == "#/components/schemas/SyncPushItem"
+    item = schemas["SyncPushItem"]
+    assert item["discriminator"] == {
+        "propertyName": "type",
+        "mapping": {
+            "checkin": "#/components/schemas/SyncCheckInPushItem",
+            "regulation_log": "#/components/schemas/SyncRegulationLogPushItem",
+        },
+    }
+    for value, name, record in (
+        ("checkin", "SyncCheckInPushItem", "CheckInCreate"),
+        ("regulation_log", "SyncRegulationLogPushItem", "RegulationLogCreate"),
+    ):
+        variant = schemas[name]
+        assert variant["properties"]["type"] == {"type": "string", "enum": [value]}
+        assert {"type", "op", "id"} <= set(variant["required"])
+        assert "record" not in variant["required"]  # deletes carry none
+        assert variant["properties"]["record"]["allOf"][0]["$ref"] == f"#/components/schemas/{record}"
+        assert variant["properties"]["op"]["allOf"][0]["$ref"] == "#/components/schemas/SyncPushOp"
+
+
+def test_optional_request_fields_carry_no_default_that_generators_read_as_required(spec):
+    schemas = spec["components"]["schemas"]
+    note = schemas["CheckInCreate"]["properties"]["note"]
+    assert "note" not in schemas["CheckInCreate"]["required"]
+    assert "default" not in note and 'Default when left out: `""`' in note["description"]
+    assert "default" not in schemas["RegisterRequest"]["properties"]["timezone"]
+    request_bodies = {
+        op["requestBody"]["content"]["application/json"]["schema"].get("$ref", "").rsplit("/", 1)[-1]
+        for ops in spec["paths"].values()
+        for op in ops.values()
+        if isinstance(op, dict) and "requestBody" in op
+    }
+    for name in request_bodies - {""}:
+        for prop in schemas[name].get("properties", {}).values():
+            assert "default" not in prop, name

@@ -31,3 +31,31 @@ def test_seed_demo_refuses_production(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo")
     assert not User.objects.exists()
+
+
+def test_seed_demo_resets_history_and_share_and_the_first_tick_announces_one_summary():
+    from django.utils import timezone
+
+    from notifications.jobs import weekly_summaries_job
+    from notifications.models import InboxItem
+    from tracker.sharing.services import grant_revoke
+
+    call_command("seed_demo")
+    client = User.objects.get(email="client@demo.securebase.local")
+    checkins = CheckIn.objects.filter(user=client).count()
+    # A demo session changes things: a check-in deleted, the share revoked, summaries unannounced.
+    CheckIn.objects.filter(user=client).first().delete()
+    grant_revoke(grant=ShareGrant.objects.get(client=client), by="client")
+    WeeklySummary.objects.filter(user=client).update(notified_at=None)
+
+    call_command("seed_demo")
+    client = User.objects.get(email="client@demo.securebase.local")
+    assert CheckIn.objects.filter(user=client).count() == checkins
+    assert ShareGrant.objects.get(client=client).status == "active"
+    # Completed weeks only, all but last week's already announced; the next summary at the week's end.
+    assert WeeklySummary.objects.filter(user=client, notified_at__isnull=True).count() == 1
+    assert client.next_summary_at > timezone.now()
+
+    assert weekly_summaries_job(now=timezone.now()) == 1
+    assert weekly_summaries_job(now=timezone.now()) == 0
+    assert InboxItem.objects.filter(user=client).count() == 1

@@ -191,3 +191,22 @@ class CanonicalUUIDField(serializers.UUIDField):
         if value is None:
             self.fail("invalid")
         return value
+
+
+class WholeItemSerializer(serializers.Serializer):
+    """A list item (a check-in answer, an emotion) is validated whole, also inside a PATCH.
+
+    DRF skips missing fields of nested serializers whenever the root serializer is partial, so half
+    an item (`{"value": 1}`) would reach the service and fail there with a 500; here it is a 400
+    naming the missing field."""
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        missing = {
+            name: [field.error_messages["required"]]
+            for name, field in self.fields.items()
+            if field.required and not field.read_only and field.source not in value
+        }
+        if missing:
+            raise serializers.ValidationError(missing)
+        return value

@@ -1,5 +1,7 @@
 """OpenAPI pieces shared by every endpoint: the error shape and its documented statuses."""
 
+import json
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -162,6 +164,9 @@ COMPONENT_RENAMES = {
     "CheckInWriteRequest": "CheckInCreate",
     "RegulationLogWriteRequest": "RegulationLogCreate",
     "SyncItemRequest": "SyncPushItem",
+    "SyncPushItemRequest": "SyncPushItem",
+    "SyncCheckInPushItemRequest": "SyncCheckInPushItem",
+    "SyncRegulationLogPushItemRequest": "SyncRegulationLogPushItem",
     "BatchRequest": "SyncPushBatch",
     "BatchResult": "SyncPushResults",
     "Result": "SyncPushResult",
@@ -200,11 +205,79 @@ def _rename_refs(node, renames: dict[str, str]):
             name = ref.rsplit("/", 1)[1]
             if name in renames:
                 node["$ref"] = "#/components/schemas/" + renames[name]
+        mapping = node.get("mapping")  # a discriminator's mapping holds refs as plain strings
+        if isinstance(mapping, dict):
+            for key, ref in mapping.items():
+                name = ref.rsplit("/", 1)[1] if isinstance(ref, str) else None
+                if name in renames:
+                    mapping[key] = "#/components/schemas/" + renames[name]
         for value in node.values():
             _rename_refs(value, renames)
     elif isinstance(node, list):
         for value in node:
             _rename_refs(value, renames)
+
+
+def _refs(node, found: set[str]) -> set[str]:
+    """Names of the components `node` refers to (directly)."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for value in node.values():
+            _refs(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            _refs(value, found)
+    return found
+
+
+def _closure(names: set[str], schemas: dict) -> set[str]:
+    seen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in seen or name not in schemas:
+            continue
+        seen.add(name)
+        todo.extend(_refs(schemas[name], set()) - seen)
+    return seen
+
+
+def _request_defaults_as_text(result: dict, schemas: dict) -> None:
+    """In components used only in request bodies, state a property's server-side default in its
+    description instead of `default`: generators (openapi-typescript) read `default` as "always
+    present" and would make optional request fields such as `note` required."""
+    in_requests: set[str] = set()
+    elsewhere: set[str] = set()
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict):
+                continue
+            _refs(operation.get("requestBody", {}), in_requests)
+            _refs(operation.get("responses", {}), elsewhere)
+            _refs(operation.get("parameters", []), elsewhere)
+    request_only = _closure(in_requests, schemas) - _closure(elsewhere, schemas)
+    for name in request_only:
+        for prop in schemas[name].get("properties", {}).values():
+            if "default" in prop:
+                default = json.dumps(prop.pop("default"))
+                text = prop.get("description", "").rstrip()
+                prop["description"] = (text + "\n\n" if text else "") + f"Default when left out: `{default}`."
+
+
+def _discriminator_values(schemas: dict) -> None:
+    """Each variant of a discriminated union declares its own discriminator value (a one-value
+    enum), so generated clients narrow on it (`item.type === "checkin"` → a check-in record)."""
+    for union in schemas.values():
+        discriminator = union.get("discriminator") or {}
+        field = discriminator.get("propertyName")
+        for value, ref in (discriminator.get("mapping") or {}).items():
+            variant = schemas.get(ref.rsplit("/", 1)[1], {})
+            if field in variant.get("properties", {}):
+                variant["properties"][field] = {"type": "string", "enum": [value]}
+                if field not in variant.setdefault("required", []):
+                    variant["required"].append(field)
 
 
 def _error_response(status: int) -> dict:
@@ -233,6 +306,8 @@ def postprocess(result, generator, request, public):
         schemas[new] = schemas.pop(old)
     _rename_refs(result, renames)
     result["components"]["schemas"] = dict(sorted(schemas.items()))
+    _request_defaults_as_text(result, schemas)
+    _discriminator_values(schemas)
     record = schemas.get("SyncChange", {}).get("properties", {}).get("record")
     if record is not None:
         record["nullable"] = True  # deletes carry no record (tombstones hold no health data)

@@ -135,7 +135,12 @@ class InstrumentListView(APIView):
 class InstrumentDetailView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("version", int, required=False, description="A specific version; the newest if left out.")
+            OpenApiParameter(
+                "version",
+                {"type": "integer", "minimum": 1},
+                required=False,
+                description="A specific version; the newest if left out.",
+            )
         ],
         responses={200: InstrumentSerializer, **ERROR_RESPONSES(400, 401, 404)},
         summary="One instrument with its items, scale and norms",

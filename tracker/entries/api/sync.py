@@ -97,9 +97,35 @@ class SyncItemSerializer(serializers.Serializer):
         return attrs
 
 
+# Schema-only shapes of a push item, one per entry type: `record` is that type's REST create body, so
+# generated clients get a union discriminated by `type` (the view validates with SyncItemSerializer).
+class SyncCheckInPushItemSerializer(SyncItemSerializer):
+    record = CHECKIN_API.write_serializer(
+        required=False,
+        help_text="create/update: the check-in exactly as for its REST create (its `id` is the item's).",
+    )
+
+
+class SyncRegulationLogPushItemSerializer(SyncItemSerializer):
+    record = REGULATION_LOG_API.write_serializer(
+        required=False,
+        help_text="create/update: the regulation log exactly as for its REST create (its `id` is the item's).",
+    )
+
+
+PUSH_ITEM_SERIALIZERS = {
+    CHECKIN_API.name: SyncCheckInPushItemSerializer,
+    REGULATION_LOG_API.name: SyncRegulationLogPushItemSerializer,
+}
+assert set(PUSH_ITEM_SERIALIZERS) == set(ENTRY_KINDS)
+
+
 class BatchSerializer(serializers.Serializer):
-    items = serializers.ListField(
-        child=SyncItemSerializer(),
+    items = PolymorphicProxySerializer(
+        component_name="SyncPushItem",
+        serializers=PUSH_ITEM_SERIALIZERS,
+        resource_type_field_name="type",
+        many=True,
         help_text=f"At most {settings.SYNC_BATCH_MAX_ITEMS} items; more is refused with 413 and nothing is stored.",
     )
 
@@ -163,7 +189,12 @@ class SyncView(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("cursor", str, required=False, description="From the previous response; omit to start."),
-            OpenApiParameter("limit", int, required=False, description=f"1-{settings.SYNC_PAGE_MAX}, default 200."),
+            OpenApiParameter(
+                "limit",
+                {"type": "integer", "minimum": 1, "maximum": settings.SYNC_PAGE_MAX},
+                required=False,
+                description=f"1-{settings.SYNC_PAGE_MAX}, default 200.",
+            ),
         ],
         responses={200: FeedSerializer, **ERROR_RESPONSES(400, 401)},
         summary="Changes to your entries since a cursor (pull)",

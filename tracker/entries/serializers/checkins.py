@@ -11,6 +11,7 @@ from tracker.common.api.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    WholeItemSerializer,
     local_isoformat,
     offset_minutes,
 )
@@ -71,7 +72,7 @@ class ScoresSerializer(TargetScoresSerializer):
     )
 
 
-class ResponseItemSerializer(serializers.Serializer):
+class ResponseItemSerializer(WholeItemSerializer):
     item = StrictIntegerField(min_value=1, help_text="Item number (1-based) in the instrument version.")
     value = StrictIntegerField(help_text="The answer on the instrument's scale (e.g. 1-7).")
     target = StrictCharField(

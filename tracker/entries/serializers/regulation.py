@@ -11,6 +11,7 @@ from tracker.common.api.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    WholeItemSerializer,
     local_isoformat,
     offset_minutes,
 )
@@ -72,7 +73,7 @@ class SafetyReasonTextField(serializers.CharField):
         return SafetyReason(value).label if value else None
 
 
-class EmotionSerializer(serializers.Serializer):
+class EmotionSerializer(WholeItemSerializer):
     label = StrictChoiceField(choices=list(vocabularies.EMOTIONS), help_text="An emotion code from the vocabulary.")
     intensity = _intensity(help_text="0-10.")
 

@@ -87,7 +87,14 @@ class SummaryListView(generics.ListAPIView):
 
 class SummaryDetailView(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("week", str, OpenApiParameter.PATH, description="ISO week, e.g. 2026-W47.")],
+        parameters=[
+            OpenApiParameter(
+                "week",
+                {"type": "string", "pattern": r"^\d{4}-W\d{2}$"},
+                OpenApiParameter.PATH,
+                description="ISO week, e.g. 2026-W47.",
+            )
+        ],
         responses={200: WeeklySummarySerializer, **ERROR_RESPONSES(400, 401, 404)},
         summary="One weekly summary of the current user",
     )

@@ -1,5 +1,11 @@
 """Demo accounts for `make run`: a client with ten weeks of history who shares with a verified
-therapist, so the API, the trends and the dashboard have something to show on a fresh machine."""
+therapist, so the API, the trends and the dashboard have something to show on a fresh machine.
+
+Every run resets the demo: both demo accounts are erased (with everything that cascades: history,
+summaries, shares, access log, inbox, tokens) and created again, so a re-run gives the same state.
+Weekly summaries are written for the completed local weeks only (the scheduler writes the current
+week when it ends, as for everybody). All but the latest are marked as announced, so the first
+scheduler tick announces exactly one summary instead of flooding the inbox with ten."""
 
 import random
 import uuid
@@ -10,11 +16,13 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.common.weeks import WEEK, local_week_start
 from tracker.entries.selectors.instruments import instrument_get
 from tracker.entries.services.checkins import checkin_create
 from tracker.entries.services.regulation import regulation_log_create
-from tracker.insights.services import recompute_summaries
-from tracker.models import CheckIn, ShareGrant, User
+from tracker.insights.models import WeeklySummary
+from tracker.insights.services import next_summary_at_for, recompute_summaries
+from tracker.models import User
 from tracker.sharing.services import invite_accept, invite_create
 
 DEMO_USERS = [
@@ -43,23 +51,21 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo accounts with known passwords are never created in production.")
+        erased, _ = User.objects.filter(email__in=[spec["email"] for spec in DEMO_USERS]).delete()
+        if erased:
+            self.stdout.write("previous demo accounts erased (history, summaries, shares, inbox, tokens)")
         users = {}
         for spec in DEMO_USERS:
             spec = dict(spec)
             password = spec.pop("password")
-            email = spec.pop("email")
-            user, _ = User.objects.update_or_create(email=email, defaults=spec)
-            user.set_password(password)
-            user.save(update_fields=["password"])
+            user = User.objects.create_user(password=password, **spec)
             users[user.role] = user
-            self.stdout.write(f"demo {user.role}: {email} / {password}")
+            self.stdout.write(f"demo {user.role}: {user.email} / {password}")
         client, therapist = users["client"], users["therapist"]
-        if not CheckIn.objects.filter(user=client).exists():
-            self._history(client)
-        if not ShareGrant.objects.filter(client=client, therapist=therapist).exists():
-            invite = invite_create(client=client, scopes=["checkins", "regulation_logs", "summaries"])
-            invite_accept(therapist=therapist, code=invite.code, ip="127.0.0.1")
-            self.stdout.write("demo client shares check-ins, regulation logs and summaries with the demo therapist")
+        self._history(client)
+        invite = invite_create(client=client, scopes=["checkins", "regulation_logs", "summaries"])
+        invite_accept(therapist=therapist, code=invite.code, ip="127.0.0.1")
+        self.stdout.write("demo client shares check-ins, regulation logs and summaries with the demo therapist")
 
     def _history(self, client: User) -> None:
         rng = random.Random(7)  # the same demo every time
@@ -81,5 +87,16 @@ class Command(BaseCommand):
                 intensity_before=before, intensity_after=max(0, before - rng.randint(1, 5)), strategies=strategies,
                 reached_out="support_seeking" in strategies, recovery_minutes=rng.randint(10, 90),
             )  # fmt: skip
-        recompute_summaries(start=(now - timedelta(weeks=HISTORY_WEEKS + 1)).date(), end=now.date(), now=now)
-        self.stdout.write(f"demo client: {HISTORY_WEEKS} weeks of check-ins, regulation logs and weekly summaries")
+        # Completed local weeks only; the current week is the scheduler's, at its end (next_summary_at).
+        this_week = local_week_start(now, client.timezone)
+        last_week = this_week - WEEK
+        recompute_summaries(
+            start=(now - timedelta(weeks=HISTORY_WEEKS + 1)).date(), end=last_week + timedelta(days=6), now=now
+        )
+        WeeklySummary.objects.filter(user=client, week_start__gte=this_week).delete()
+        WeeklySummary.objects.filter(user=client, week_start__lt=last_week).update(notified_at=now)
+        User.objects.filter(pk=client.pk).update(next_summary_at=next_summary_at_for(tz=client.timezone, now=now))
+        self.stdout.write(
+            f"demo client: {HISTORY_WEEKS} weeks of check-ins and regulation logs; weekly summaries up to last "
+            "week (the next scheduler tick announces last week's)"
+        )
