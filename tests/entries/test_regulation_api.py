@@ -371,4 +371,4 @@ def test_a_patch_with_an_incomplete_emotion_is_a_400_not_a_500(client_api):
     )
     assert created.status_code == 201, created.content
     response = client_api.patch(f"/api/v1/regulation-logs/{log_id}/", {"emotions": [{"intensity": 0}]}, format="json")
-    assert_error(response, 400, "validation_error", fields=["emotions"])
+    assert_error(response, 400, "validation_error", fields=["emotions.0.label"])

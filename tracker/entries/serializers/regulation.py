@@ -244,10 +244,6 @@ class RegulationLogFieldsSerializer(serializers.Serializer):
     note = StrictCharField(max_length=NOTE_MAX_LENGTH, required=False, allow_blank=True, trim_whitespace=False)
 
     def validate_emotions(self, emotions):
-        # A PATCH validates partially, and DRF passes `partial` down to the list's child serializer, so
-        # an emotion may arrive without its label or intensity: both are always required here.
-        if any("label" not in e or "intensity" not in e for e in emotions):
-            raise serializers.ValidationError("Each emotion needs a label and an intensity.")
         labels = [e["label"] for e in emotions]
         if len(set(labels)) != len(labels):
             raise serializers.ValidationError("Each emotion may appear only once.")
