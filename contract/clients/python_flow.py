@@ -23,6 +23,7 @@ def main(base_url: str, generated_dir: str) -> str:
     from securebase_client.models import (
         CheckIn,
         CheckInCreate,
+        CheckInDetail,
         MeDeleteRequest,
         RegisterRequest,
         ResponseItemRequest,
@@ -60,7 +61,7 @@ def main(base_url: str, generated_dir: str) -> str:
                 responses=[ResponseItemRequest(item=item, value=4) for item in range(1, 9)],
             ),  # `note` left out: optional
         )
-        assert created.status_code == 201 and isinstance(created.parsed, CheckIn), created
+        assert created.status_code == 201 and isinstance(created.parsed, CheckInDetail), created
         assert created.parsed.scores.quadrant is not None
 
     pushed = sync_push.sync_detailed(
