@@ -17,7 +17,11 @@ REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
 class BodySizeLimitMiddleware:
-    """Refuse oversized bodies with 413 before anything reads them.
+    """Refuse an over-long URL with 414 and an oversized body with 413, before anything reads them.
+
+    gunicorn's own request-line limit is lifted (config/gunicorn.py) so that an over-long URL gets
+    this JSON 414 in the API error shape rather than gunicorn's HTML page; the fronting proxy still
+    caps the bytes it accepts.
 
     DRF parses the request stream directly, which bypasses Django's DATA_UPLOAD_MAX_MEMORY_SIZE,
     so the limit is enforced here on the declared length (and on chunked bodies, which have none)."""
@@ -26,6 +30,10 @@ class BodySizeLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        uri_limit = settings.MAX_REQUEST_URI_BYTES
+        uri_length = len(request.META.get("PATH_INFO", "").encode()) + len(request.META.get("QUERY_STRING", ""))
+        if uri_length > uri_limit:
+            return json_error(414, "uri_too_long", f"The URL exceeds {uri_limit} bytes.")
         limit = settings.MAX_REQUEST_BODY_BYTES
         try:
             declared = int(request.META.get("CONTENT_LENGTH") or 0)

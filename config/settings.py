@@ -276,6 +276,8 @@ API_MAX_PAGE_SIZE = 200
 # Requests larger than this are refused with 413 before anything parses them.
 MAX_REQUEST_BODY_BYTES = envint("MAX_REQUEST_BODY_BYTES", str(2 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
+# URLs (path + query string) longer than this are refused with 414; no query of ours comes close.
+MAX_REQUEST_URI_BYTES = envint("MAX_REQUEST_URI_BYTES", "4096")
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Securebase API",

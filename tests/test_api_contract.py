@@ -5,6 +5,7 @@ these are the same cases as focused in-suite tests on whichever database the sui
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
@@ -16,6 +17,7 @@ from tests.sharing.factories import ShareGrantFactory
 
 pytestmark = pytest.mark.django_db
 
+ROOT = Path(__file__).resolve().parent.parent
 DEEP = "[" * 1000 + "]" * 1000
 
 
@@ -43,6 +45,26 @@ def test_moderate_nesting_inside_strings_does_not_count(client_api):
 def test_non_json_bodies_are_a_400(anon_api, text):
     response = anon_api.generic("POST", "/api/v1/auth/login/", text, content_type="application/json")
     assert_error(response, 400)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/devices/", "/api/v1/checkins/", "/api/v1/no-such-route/"])
+@override_settings(DEBUG=True)
+def test_an_over_long_url_is_a_json_414(client_api, url):
+    """schemathesis sent a 4,359-byte query string; gunicorn answered with an HTML 414 nobody declared."""
+    response = client_api.get(url + "?" + "&".join(f"page_size={n}" for n in range(600)))
+    assert_error(response, 414, "uri_too_long")
+
+
+def test_a_url_just_under_the_limit_is_served(client_api, settings):
+    query = "page_size=5&x=" + "a" * (settings.MAX_REQUEST_URI_BYTES - len("/api/v1/devices/") - len("page_size=5&x="))
+    assert client_api.get("/api/v1/devices/?" + query).status_code == 200
+
+
+def test_gunicorn_leaves_the_url_limit_to_django():
+    """Its own limit answers with an HTML page; the contract run and the drills serve with this file."""
+    namespace: dict = {}
+    exec((ROOT / "config" / "gunicorn.py").read_text(), namespace)  # noqa: S102 - our own config file
+    assert namespace["limit_request_line"] == 0
 
 
 # --- 1. Query strings: since/until on every list --------------------------------------------------------

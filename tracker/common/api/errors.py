@@ -27,6 +27,7 @@ STATUS_CODES = {
     406: "not_acceptable",
     409: "conflict",
     413: "request_too_large",
+    414: "uri_too_long",
     415: "unsupported_media_type",
     422: "idempotency_mismatch",
     429: "throttled",

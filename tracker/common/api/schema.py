@@ -152,6 +152,7 @@ _SHARED = {
     401: _DESCRIPTIONS[401],
     404: _DESCRIPTIONS[404],
     413: _DESCRIPTIONS[413],
+    414: "The URL (path and query string) is longer than the server accepts.",
     415: "The body is not `application/json`.",
     429: _DESCRIPTIONS[429],
 }
@@ -293,7 +294,7 @@ def _error_response(status: int) -> dict:
 def postprocess(result, generator, request, public):
     """Declare what every operation shares, so the schema says exactly what the server does.
 
-    - 400/413/415 on every operation that takes a body (the JSON parser, the size limit), 400 on
+    - 414 on every operation (the URL length limit), 400/413/415 on every operation that takes a body (the JSON parser, the size limit), 400 on
       every one with query parameters, 404 on every one with path parameters;
     - 404 also for a pagination cursor that is not one of ours;
     - 401 and 429 (with Retry-After) on every authenticated operation (the per-user throttle), 429 on
@@ -318,7 +319,7 @@ def postprocess(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             params = operation.get("parameters", [])
-            statuses = {429}
+            statuses = {414, 429}
             if operation.get("security") != [{}] and {"tokenAuth": []} in operation.get("security", []):
                 statuses.add(401)
             if "requestBody" in operation:
