@@ -108,7 +108,8 @@ def live_server(kind: str, workdir: Path, after_seed: tuple[tuple[str, ...], ...
         workers = ["--workers", "1", "--threads", "1"] if kind == "sqlite" else ["--workers", "2", "--threads", "2"]
         log_file = open(workdir / f"server-{kind}.log", "w")
         server = subprocess.Popen(
-            [BIN / "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", *workers, "--timeout", "60"],
+            [BIN / "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", *workers]
+            + ["--timeout", "60"],
             cwd=ROOT,
             env=env,
             stdout=log_file,
