@@ -94,6 +94,7 @@ def live_server(kind: str, workdir: Path, after_seed: tuple[tuple[str, ...], ...
             "THROTTLE_USER": "100000/min",
             "THROTTLE_AUTH": "100000/min",
             "PYTHONUNBUFFERED": "1",
+            "GUNICORN_TIMEOUT": "60",
         }
         if kind == "sqlite":
             env.pop("REDIS_URL", None)
@@ -108,8 +109,7 @@ def live_server(kind: str, workdir: Path, after_seed: tuple[tuple[str, ...], ...
         workers = ["--workers", "1", "--threads", "1"] if kind == "sqlite" else ["--workers", "2", "--threads", "2"]
         log_file = open(workdir / f"server-{kind}.log", "w")
         server = subprocess.Popen(
-            [BIN / "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", *workers]
-            + ["--timeout", "60"],
+            [BIN / "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", *workers],
             cwd=ROOT,
             env=env,
             stdout=log_file,

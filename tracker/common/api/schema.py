@@ -295,8 +295,8 @@ def postprocess(result, generator, request, public):
     """Declare what every operation shares, so the schema says exactly what the server does.
 
     - 414 on every operation (the URL length limit); 400/413/415 on every operation that takes a body
-      (the JSON parser, the size limit), 400 on
-      every one with query parameters, 404 on every one with path parameters;
+      (the JSON parser, the size limit), 400 on every one with query parameters, 404 on every one with
+      path parameters;
     - 404 also for a pagination cursor that is not one of ours;
     - 401 and 429 (with Retry-After) on every authenticated operation (the per-user throttle), 429 on
       the public auth routes (their own throttle);
