@@ -273,6 +273,9 @@ REST_FRAMEWORK = {
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 API_MAX_PAGE_SIZE = 200
+# Base of the canonical URLs in FHIR exports (Questionnaire/<code>, CodeSystem/<name>, id/<kind>).
+# Canonical URLs are identities, not links: set it once per deployment and keep it.
+FHIR_BASE_URL = os.getenv("FHIR_BASE_URL", "https://fhir.securebase.example")
 # Requests larger than this are refused with 413 before anything parses them.
 MAX_REQUEST_BODY_BYTES = envint("MAX_REQUEST_BODY_BYTES", str(2 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
@@ -303,6 +306,10 @@ SPECTACULAR_SETTINGS = {
         # The sync ops: one enum for a push item's op (every entry type), one for a feed change's.
         "SyncPushOp": ["create", "update", "delete"],
         "SyncChangeOp": ["upsert", "delete"],
+        "FhirBundleType": ["collection"],
+        "FhirResourceType": ["Bundle"],
+        # The entry kinds keep the name they had before the FHIR bundle added another `type` enum.
+        "TypeEnum": ["checkin", "regulation_log"],
     },
 }
 

@@ -49,5 +49,6 @@ urlpatterns = [
     ),
     path("clients/<anyuuid:client_id>/trends/", clients.ClientTrendsView.as_view(), name="client-trends"),
     path("clients/<anyuuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
+    path("clients/<anyuuid:client_id>/export/", export.ClientExportView.as_view(), name="client-export"),
     path("clients/<anyuuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
 ]

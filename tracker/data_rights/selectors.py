@@ -27,11 +27,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from tracker.data_rights.sections import EXPORT_SECTIONS
+from tracker.entries.selectors.entries import checkin_list, regulation_log_list
 from tracker.models import (
     AccessLogEntry,
     CheckIn,
     DeviceToken,
     RegulationLog,
+    Scope,
     ShareGrant,
     ShareInvite,
     TherapySession,
@@ -94,4 +96,48 @@ def user_export(*, user: User, now: datetime | None = None) -> UserExport:
             .order_by("occurred_at", "id")
         ),
         sections={name: section.collect(user=user) for name, section in EXPORT_SECTIONS.items()},
+    )
+
+
+@dataclass(frozen=True)
+class FhirSource:
+    """What one FHIR bundle holds (`tracker.data_rights.fhir`): a person's records, already cut to
+    what the reader may see. Lists, read in a fixed number of queries whatever their length."""
+
+    patient: User
+    checkins: list[CheckIn] = field(default_factory=list)
+    regulation_logs: list[RegulationLog] = field(default_factory=list)
+    grants: list[ShareGrant] = field(default_factory=list)  # with `therapist` loaded
+
+
+def fhir_source_for_user(*, user: User) -> FhirSource:
+    """The user's own FHIR export: their check-ins and logs, and the shares they gave as a client.
+
+    Shares they hold as a therapist are about other people (their consents, their records), so they
+    stay out of this person's clinical bundle; the JSON export lists them."""
+    return FhirSource(
+        patient=user,
+        checkins=list(checkin_list(user=user).order_by("occurred_at", "id")),
+        regulation_logs=list(regulation_log_list(user=user).order_by("occurred_at", "id")),
+        grants=list(ShareGrant.objects.filter(client=user).select_related("therapist").order_by("created_at", "id")),
+    )
+
+
+def fhir_source_for_grant(*, grant: ShareGrant) -> FhirSource:
+    """A therapist's export of one client through one live grant: only the scopes it holds.
+
+    Check-ins need `checkins`, regulation episodes `regulation_logs`; the Consent is this grant only
+    (not the client's shares with other therapists)."""
+    client = grant.client
+    return FhirSource(
+        patient=client,
+        checkins=(
+            list(checkin_list(user=client).order_by("occurred_at", "id")) if grant.allows(Scope.CHECKINS) else []
+        ),
+        regulation_logs=(
+            list(regulation_log_list(user=client).order_by("occurred_at", "id"))
+            if grant.allows(Scope.REGULATION_LOGS)
+            else []
+        ),
+        grants=[grant],
     )

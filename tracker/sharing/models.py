@@ -169,6 +169,7 @@ class AccessLogEntry(models.Model):
         SUMMARIES = "summaries", "Weekly summaries"
         DIGEST = "digest", "Since-last-session digest"
         CLIENT_PAGE = "client_page", "Dashboard client page"
+        EXPORT = "export", "FHIR export of the shared data"
 
     class Channel(models.TextChoices):
         API = "api", "API"
