@@ -18,6 +18,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaire import Questionnaire
 from rest_framework.test import APIClient
 
 from tests.conftest import api_for
@@ -44,9 +45,21 @@ def client_export(client_id) -> str:
 def parse(response) -> Bundle:
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == FHIR
+    assert_no_empty_elements(json.loads(response.content))
     bundle = Bundle.model_validate_json(response.content)  # raises on anything R4(B) does not allow
     assert bundle.type == "collection"
     return bundle
+
+
+def assert_no_empty_elements(value, path="$") -> None:
+    """FHIR JSON has no nulls, empty strings, arrays or objects (the models accept some nulls)."""
+    assert value is not None and value != "" and value != [] and value != {}, path
+    if isinstance(value, dict):
+        for key, child in value.items():
+            assert_no_empty_elements(child, f"{path}.{key}")
+    elif isinstance(value, list):
+        for n, child in enumerate(value):
+            assert_no_empty_elements(child, f"{path}[{n}]")
 
 
 def by_type(bundle: Bundle) -> dict[str, list]:
@@ -181,7 +194,7 @@ def test_placeholder_instruments_have_no_item_wording():
     """A shipped scoring key without a clinic's wording: its placeholders are not the instrument's text."""
     for code in ("ecr-r", "ecr-s", "ecr-rs", "rq"):
         instrument = Instrument.objects.get(code=code, version=1)
-        built = fhir.questionnaire(instrument)
+        built = Questionnaire.model_validate(fhir.questionnaire(instrument))
         leaves = [leaf for item in built.item for leaf in (item.item or [item])]
         assert len(leaves) == len(SHIPPED[code]["items"]) * max(1, len(SHIPPED[code].get("targets", [])))
         assert all(leaf.text is None for leaf in leaves), code

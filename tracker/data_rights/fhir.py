@@ -1,4 +1,7 @@
-"""The FHIR R4 form of a person's data: one `Bundle` (type `collection`) built with `fhir.resources`.
+"""The FHIR R4 form of a person's data: one `Bundle` (type `collection`) in FHIR JSON.
+
+The tests validate every bundle the API answers with `fhir.resources` (its R4B models, which are the
+R4 definitions of the resources used here); see `fhir_bundle` for why the server builds plain JSON.
 
 Why these resources (HL7 FHIR R4, the exchange format clinics speak, DESIGN §9):
 - `Questionnaire` per instrument version the check-ins use: canonical `{FHIR_BASE_URL}/Questionnaire/{code}`
@@ -28,13 +31,6 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.consent import Consent
-from fhir.resources.R4B.observation import Observation
-from fhir.resources.R4B.patient import Patient
-from fhir.resources.R4B.practitioner import Practitioner
-from fhir.resources.R4B.questionnaire import Questionnaire
-from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from tracker.common.api.fields import local_isoformat
 from tracker.data_rights.selectors import FhirSource
@@ -103,6 +99,11 @@ def full_url(resource_id: str) -> str:
     return f"urn:uuid:{resource_id}"
 
 
+def _resource(resource_type: str, **elements) -> dict:
+    """A resource in FHIR JSON: `resourceType` first, absent elements left out (FHIR has no nulls)."""
+    return {"resourceType": resource_type, **{name: value for name, value in elements.items() if value is not None}}
+
+
 def _coding(system_name: str, code: str, display: str | None = None) -> dict:
     coding = {"system": system(system_name), "code": code}
     if display:
@@ -164,9 +165,10 @@ def _questionnaire_items(instrument: Instrument) -> list[dict]:
     ]
 
 
-def questionnaire(instrument: Instrument) -> Questionnaire:
+def questionnaire(instrument: Instrument) -> dict:
     definition = instrument.definition
-    return Questionnaire(
+    return _resource(
+        "Questionnaire",
         id=f"{instrument.code}-v{instrument.version}",
         url=questionnaire_url(instrument.code),
         version=str(instrument.version),
@@ -207,9 +209,10 @@ def _response_items(checkin: CheckIn) -> list[dict]:
     return groups
 
 
-def questionnaire_response(checkin: CheckIn, patient_ref: dict) -> QuestionnaireResponse:
+def questionnaire_response(checkin: CheckIn, patient_ref: dict) -> dict:
     instrument = checkin.instrument
-    return QuestionnaireResponse(
+    return _resource(
+        "QuestionnaireResponse",
         id=derived_id("checkin", checkin.id),
         identifier={"system": identifier_system("checkin"), "value": str(checkin.id)},
         questionnaire=f"{questionnaire_url(instrument.code)}|{instrument.version}",
@@ -220,7 +223,7 @@ def questionnaire_response(checkin: CheckIn, patient_ref: dict) -> Questionnaire
     )
 
 
-def score_observations(checkin: CheckIn, patient_ref: dict, response_ref: dict) -> list[Observation]:
+def score_observations(checkin: CheckIn, patient_ref: dict, response_ref: dict) -> list[dict]:
     """One Observation per subscale score of the check-in (the values the API's `scores` shows)."""
     effective = local_isoformat(checkin.occurred_at, checkin.utc_offset_minutes)
     targets = checkin.extra_scores.get("targets") or {}
@@ -256,7 +259,7 @@ def score_observations(checkin: CheckIn, patient_ref: dict, response_ref: dict) 
                 }
                 for target, scores in sorted(targets.items())
             ]
-        observations.append(Observation(**resource))
+        observations.append(_resource("Observation", **resource))
     return observations
 
 
@@ -265,7 +268,7 @@ def _component(code: str, **value) -> dict:
     return {"code": _concept("securebase", code, EPISODE_CODES[code]), **value}
 
 
-def regulation_observation(log: RegulationLog, patient_ref: dict) -> Observation:
+def regulation_observation(log: RegulationLog, patient_ref: dict) -> dict:
     components = [
         _component(
             "trigger",
@@ -299,7 +302,8 @@ def regulation_observation(log: RegulationLog, patient_ref: dict) -> Observation
     if log.recovery_minutes is not None:
         quantity = {"value": log.recovery_minutes, "unit": "min", "system": UCUM, "code": "min"}
         components.append(_component("recovery-minutes", valueQuantity=quantity))
-    return Observation(
+    return _resource(
+        "Observation",
         id=derived_id("regulation-log", log.id),
         identifier=[{"system": identifier_system("regulation-log"), "value": str(log.id)}],
         status="final",
@@ -322,12 +326,13 @@ def _person(user: User) -> dict:
     return person
 
 
-def consent(grant: ShareGrant, patient_ref: dict, therapist_ref: dict, now: datetime) -> Consent:
+def consent(grant: ShareGrant, patient_ref: dict, therapist_ref: dict, now: datetime) -> dict:
     """A share as a privacy consent: the client permits the therapist to access the shared classes."""
     active = grant.effective_status(now) == ShareGrant.Status.ACTIVE
     end = grant.revoked_at or grant.expires_at
     period = {"start": grant.accepted_at.isoformat(), **({"end": end.isoformat()} if end else {})}
-    return Consent(
+    return _resource(
+        "Consent",
         id=derived_id("share", grant.id),
         identifier=[{"system": identifier_system("share"), "value": str(grant.id)}],
         status="active" if active else "inactive",
@@ -371,12 +376,12 @@ def consent(grant: ShareGrant, patient_ref: dict, therapist_ref: dict, now: date
 
 
 # --- The bundle --------------------------------------------------------------------------------------
-def _entry(resource) -> dict:
-    return {"fullUrl": full_url(resource.id), "resource": resource}
+def _entry(resource: dict) -> dict:
+    return {"fullUrl": full_url(resource["id"]), "resource": resource}
 
 
-def _ref(resource) -> dict:
-    return {"reference": full_url(resource.id)}
+def _ref(resource: dict) -> dict:
+    return {"reference": full_url(resource["id"])}
 
 
 def _instruments(checkins: Iterable[CheckIn]) -> list[Instrument]:
@@ -386,9 +391,15 @@ def _instruments(checkins: Iterable[CheckIn]) -> list[Instrument]:
     return sorted(seen.values(), key=lambda i: (i.code, i.version))
 
 
-def fhir_bundle(*, source: FhirSource, now: datetime) -> Bundle:
-    """The source's records as one R4 `collection` Bundle, validated by fhir.resources as it is built."""
-    patient = Patient(**_person(source.patient))
+def fhir_bundle(*, source: FhirSource, now: datetime) -> dict:
+    """The source's records as one R4 `collection` Bundle, in FHIR JSON.
+
+    Plain dicts, not fhir.resources models: validating and serialising every element through the
+    models took 50 s for 1,000 check-ins + 500 logs on our shared 2-core machine (past the 60 s web
+    timeout with any more history), plain JSON about 2 s, like the JSON export. The shape is proven
+    instead by the tests, which parse every bundle the API answers with fhir.resources
+    (tests/data_rights/test_fhir_export.py)."""
+    patient = _resource("Patient", **_person(source.patient))
     patient_ref = _ref(patient)
     entries = [_entry(patient)]
     entries += [_entry(questionnaire(instrument)) for instrument in _instruments(source.checkins)]
@@ -401,10 +412,11 @@ def fhir_bundle(*, source: FhirSource, now: datetime) -> Bundle:
     for grant in source.grants:
         practitioner = practitioners.get(grant.therapist_id)
         if practitioner is None:
-            practitioner = practitioners[grant.therapist_id] = Practitioner(**_person(grant.therapist))
+            practitioner = practitioners[grant.therapist_id] = _resource("Practitioner", **_person(grant.therapist))
             entries.append(_entry(practitioner))
         entries.append(_entry(consent(grant, patient_ref, _ref(practitioner), now)))
-    return Bundle(
+    return _resource(
+        "Bundle",
         id=derived_id("export", f"{source.patient.id}:{now.isoformat()}"),
         type="collection",
         timestamp=now.isoformat(),

@@ -17,16 +17,10 @@ FHIR_JSON = "application/fhir+json"
 
 
 class FhirJSONRenderer(JSONRenderer):
-    """Renders a fhir.resources model with the library's own FHIR JSON (aliases such as `class`,
-    `resourceType`, no empty elements); anything else (a dict) as plain JSON."""
+    """JSON under FHIR's media type (the body is already FHIR JSON: `tracker.data_rights.fhir`)."""
 
     media_type = FHIR_JSON
     format = "fhir"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        if hasattr(data, "model_dump_json"):
-            return data.model_dump_json(exclude_none=True).encode()
-        return super().render(data, accepted_media_type, renderer_context)
 
 
 class FormatParamNegotiation(DefaultContentNegotiation):
