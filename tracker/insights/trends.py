@@ -31,12 +31,11 @@ Decisions where DESIGN §5 is silent or, taken literally, misleading (each is re
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-import numpy as np
 
 from tracker.common.weeks import iso_week_label
 from tracker.insights import scoring
@@ -207,39 +206,58 @@ def ewma(values: Sequence[float | None], lam: float = DEFAULT_CONFIG.ewma_lambda
     return out
 
 
+# The statistics are closed forms in plain Python (stdlib `statistics.NormalDist` and `math.erfc` for
+# the normal quantile and tail): a web worker that imports scipy.stats carries ~100 MB more, and
+# numpy's call overhead dominates on ≤ 12 points. They mirror scipy's own arithmetic step for step
+# (tests/insights/test_trends_stats.py compares them with scipy on random series).
+_STANDARD_NORMAL = statistics.NormalDist()
+
+
+def _repeat_counts(values: Sequence[float]) -> list[int]:
+    """How often each repeated value occurs (scipy's `_find_repeats`), for the tie corrections."""
+    return [count for count in Counter(values).values() if count > 1]
+
+
+def _tie_term(counts: Iterable[int]) -> int:
+    return sum(t * (t - 1) * (2 * t + 5) for t in counts)
+
+
 def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict:
-    """Theil-Sen slope (median of pairwise slopes) with its confidence interval, via scipy."""
+    """Theil-Sen slope (median of pairwise slopes), intercept median(y) - slope·median(x), and the
+    slope's confidence interval by Sen (1968, eq. 2.6) with tie corrections in x and y — the method
+    and rounding of `scipy.stats.theilslopes(y, x, alpha=confidence)`."""
     n = len(y)
     if n < 2:
         return {"slope": None, "intercept": None, "low": None, "high": None, "n": n}
-    from scipy import stats  # lazily: scipy.stats costs ~100 MB per process, only trends need it
-
-    result = stats.theilslopes(np.asarray(y, dtype=float), np.asarray(x, dtype=float), alpha=confidence)
-    return {
-        "slope": float(result.slope),
-        "intercept": float(result.intercept),
-        "low": float(result.low_slope),
-        "high": float(result.high_slope),
-        "n": n,
-    }
+    xs, ys = [float(v) for v in x], [float(v) for v in y]
+    slopes = sorted((ys[i] - ys[j]) / (xs[i] - xs[j]) for i in range(n) for j in range(n) if xs[i] - xs[j] > 0)
+    slope = statistics.median(slopes) if slopes else math.nan
+    intercept = statistics.median(ys) - slope * statistics.median(xs)
+    alpha = 1.0 - confidence if confidence > 0.5 else confidence
+    z = _STANDARD_NORMAL.inv_cdf(alpha / 2.0)
+    sigsq = 1 / 18.0 * (n * (n - 1) * (2 * n + 5) - _tie_term(_repeat_counts(xs)) - _tie_term(_repeat_counts(ys)))
+    try:
+        sigma = math.sqrt(sigsq)
+        upper = min(round((len(slopes) - z * sigma) / 2.0), len(slopes) - 1)
+        lower = max(round((len(slopes) + z * sigma) / 2.0) - 1, 0)
+        low, high = slopes[lower], slopes[upper]
+    except (ValueError, IndexError):  # a negative variance or no slopes: no interval, as in scipy
+        low = high = math.nan
+    return {"slope": slope, "intercept": intercept, "low": low, "high": high, "n": n}
 
 
 def mann_kendall_s(y: Sequence[float]) -> int:
     """S = Σ_{i<j} sign(yⱼ - yᵢ) for a series in time order."""
-    values = np.asarray(y, dtype=float)
-    if values.size < 2:
-        return 0
-    signs = np.sign(values[None, :] - values[:, None])
-    return int(np.triu(signs, k=1).sum())
+    values = [float(v) for v in y]
+    return sum(
+        (values[j] > values[i]) - (values[j] < values[i]) for i in range(len(values)) for j in range(i + 1, len(values))
+    )
 
 
 def mann_kendall_variance(y: Sequence[float]) -> float:
     """Var(S) under H₀ with the tie correction: [n(n-1)(2n+5) - Σ t(t-1)(2t+5)] / 18."""
-    values = np.asarray(y, dtype=float)
-    n = values.size
-    _, counts = np.unique(values, return_counts=True)
-    ties = counts[counts > 1].astype(float)
-    return float((n * (n - 1) * (2 * n + 5) - np.sum(ties * (ties - 1) * (2 * ties + 5))) / 18.0)
+    n = len(y)
+    return (n * (n - 1) * (2 * n + 5) - _tie_term(_repeat_counts([float(v) for v in y]))) / 18.0
 
 
 def mann_kendall(
@@ -264,9 +282,7 @@ def mann_kendall(
     else:
         shift = (1 if s > 0 else -1 if s < 0 else 0) if continuity_correction else 0
         z = (s - shift) / math.sqrt(variance)
-    from scipy import stats  # lazily, see theil_sen
-
-    p = float(2 * stats.norm.sf(abs(z)))
+    p = math.erfc(abs(z) / math.sqrt(2))  # two-sided: 2·(1 - Φ(|z|)), without scipy (see theil_sen)
     trend = "no_trend"
     if p < alpha:
         trend = "increasing" if z > 0 else "decreasing"
@@ -427,7 +443,7 @@ def regulation_statistics(
         "n_intensity_before": len(before),
         "mean_drop": _round(_mean(drops)),
         "n_drop": len(drops),
-        "median_recovery_minutes": _round(float(np.median(recovery))) if recovery else None,
+        "median_recovery_minutes": _round(float(statistics.median(recovery))) if recovery else None,
         "n_recovery": len(recovery),
         "co_regulation_share": _round(sum(answered) / len(answered)) if answered else None,
         "n_reached_out_answered": len(answered),
