@@ -506,15 +506,20 @@ def primary_instrument(
     window_start: date,
     window_end: date,
     requested: str | None = None,
+    checkins_total: Mapping[str, int] | None = None,
 ) -> tuple[str | None, str]:
     """(instrument key, how it was chosen): the one the user asked for (`code` or `code:version`), else
     the one with the most check-ins inside [window_start, window_end]; ties go to the one with more
-    check-ins overall, then the most recently used, then the key's order."""
+    check-ins overall, then the most recently used, then the key's order.
+
+    `checkins_total`: each key's check-ins over the whole history, when `series` holds only part of it
+    (the client list reads the first two weeks and the window, see `trend_direction`)."""
 
     def usage(key: str) -> tuple[int, int, date, str]:
         points = series[key]
         in_window = sum(p.checkins for p in points if window_start <= p.week_start <= window_end)
-        return in_window, sum(p.checkins for p in points), max(p.week_start for p in points), key
+        total = checkins_total[key] if checkins_total is not None else sum(p.checkins for p in points)
+        return in_window, total, max(p.week_start for p in points), key
 
     candidates = [key for key in series if series[key]]
     how = "most_used"
@@ -625,6 +630,43 @@ def _instrument_ref(key: str | None) -> dict:
     return {"key": key, "code": code, "version": int(version) if version.isdigit() else None}
 
 
+def _direction_of(n_points: int, distance_slope: float | None, rci: Mapping[str, dict], config: TrendConfig) -> dict:
+    """The report's `direction` from D's slope and the RCI (shared by `trend_report` and `trend_direction`)."""
+    worsening = [d for d in RCI_DIMENSIONS if rci[d]["change"] == "worsened"]
+    verdict = direction(n_points=n_points, distance_slope=distance_slope, reliable_worsening=worsening, config=config)
+    verdict["distance_slope_per_week"] = _round(verdict["distance_slope_per_week"])
+    return verdict
+
+
+def trend_direction(
+    *,
+    history: Sequence[WeeklyPoint],
+    window: Sequence[date],
+    instrument_metadata: Mapping[str, Mapping | None],
+    checkins_total: Mapping[str, int],
+    config: TrendConfig = DEFAULT_CONFIG,
+) -> dict:
+    """`trend_report(...)["direction"]` without the rest of the report (the therapist's client list).
+
+    The direction needs only D's Theil-Sen slope over the window's last ≤ 12 points of the primary
+    instrument and the reliable change between its first two weeks ever and the window's last two, so
+    `history` may hold just those weeks of each instrument (the first two and those from the window's
+    start on); `checkins_total` gives each instrument's check-ins over the whole history, which the
+    choice of the primary instrument needs. Same functions, same order, so the same verdict as the
+    full report (tests/sharing/test_client_directions.py compares them on the same data)."""
+    window = list(window)
+    window_start, window_end = window[0], window[-1]
+    series = split_by_instrument(history)
+    primary, _ = primary_instrument(series, window_start, window_end, None, checkins_total)
+    points = series.get(primary, []) if primary is not None else []
+    in_window = [p for p in points if window_start <= p.week_start <= window_end]
+    recent = in_window[-config.slope_max_points :]
+    x = [(p.week_start - window_start).days // 7 for p in recent]
+    slope = theil_sen(x, [p.distance_to_secure for p in recent])["slope"]
+    rci = reliable_change_report(points, in_window, instrument_metadata.get(primary or ""), config, primary)
+    return _direction_of(len(recent), slope, rci, config)
+
+
 def trend_report(
     *,
     history: Sequence[WeeklyPoint],
@@ -709,15 +751,7 @@ def trend_report(
         for d in DIMENSIONS
     }
     rci = reliable_change_report(history, in_window, instrument_metadata.get(primary or ""), config, primary)
-
-    worsening = [d for d in RCI_DIMENSIONS if rci[d]["change"] == "worsened"]
-    trend_direction = direction(
-        n_points=len(recent),
-        distance_slope=slopes["distance_to_secure"]["slope"],
-        reliable_worsening=worsening,
-        config=config,
-    )
-    trend_direction["distance_slope_per_week"] = _round(trend_direction["distance_slope_per_week"])
+    trend_direction = _direction_of(len(recent), slopes["distance_to_secure"]["slope"], rci, config)
 
     others = []
     for key in sorted(set(series) | set(target_series)):
