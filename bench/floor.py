@@ -196,6 +196,7 @@ def trends_view(environ, start):
 
 def clients(environ, start):
     conn = _db()
+    limit = min(int(parse_qs(environ.get("QUERY_STRING", "")).get("page_size", ["50"])[0]), 200)
     with conn.cursor() as cur:
         user = _user(cur, environ)
         cur.execute(
@@ -210,9 +211,9 @@ def clients(environ, start):
             LEFT JOIN LATERAL (SELECT occurred_at FROM tracker_checkin c WHERE c.user_id = g.client_id
                                AND c.deleted_at IS NULL ORDER BY occurred_at DESC LIMIT 1) last ON true
             WHERE g.therapist_id = %s AND g.status = 'active' AND (g.expires_at IS NULL OR g.expires_at > now())
-            ORDER BY g.accepted_at DESC, g.id DESC LIMIT 50
+            ORDER BY g.accepted_at DESC, g.id DESC LIMIT %s
             """,
-            [user[0]],
+            [user[0], limit],
         )
         rows = cur.fetchall()
         now = datetime.now(UTC)
@@ -243,13 +244,13 @@ def clients(environ, start):
             [user[0], [r[0] for r in rows], [r[1] for r in rows]],
         )
     conn.commit()
-    metadata = dict(_metadata.values())
+    psychometrics = {key: trends.psychometrics_from_metadata(metadata) for key, metadata in _metadata.values()}
     config = trends.TrendConfig(quadrant_cut=4.0)
     results = [
         {"client": {"id": str(r[1]), "display_name": r[2]}, "share_id": str(r[0]), "scopes": r[3],
          "accepted_at": r[4], "expires_at": r[5],
          "status": {"last_checkin_at": r[6], "direction": trends.trend_direction(
-             history=history.get(r[1], []), window=windows[r[1]], instrument_metadata=metadata,
+             history=history.get(r[1], []), window=windows[r[1]], psychometrics=psychometrics,
              checkins_total=totals.get(r[1], {}), config=config)["value"]}}
         for r in rows
     ]  # fmt: skip

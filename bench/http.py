@@ -335,16 +335,21 @@ def b3(tokens, args) -> dict:
         project["results"], lambda r: datetime.fromisoformat(r["status"]["last_checkin_at"]).astimezone(UTC)
     ) == key(floor["results"], lambda r: datetime.fromisoformat(str(r["status"]["last_checkin_at"])).astimezone(UTC))
     verdicts = sorted({r["status"]["direction"] for r in project["results"]})
-    flat = []
+    flat, floor_flat = [], []
     for name in ("t5", "t200"):
-        began = time.perf_counter()
-        for _ in range(args.flat_requests):
-            call(PROJECT_PORT, "GET", "/api/v1/clients/?page_size=200", tokens[name])
-        flat.append((time.perf_counter() - began) / args.flat_requests * 1000)
+        sides = ((PROJECT_PORT, "/api/v1/clients/", flat), (FLOOR_PORT, "/clients/", floor_flat))
+        for port, path, out in sides:
+            began = time.perf_counter()
+            for _ in range(args.flat_requests):
+                call(port, "GET", path + "?page_size=200", tokens[name])
+            out.append((time.perf_counter() - began) / args.flat_requests * 1000)
     statements = project_statements("GET", "/api/v1/clients/", tokens["t50"])
     check = f"clients, last check-in and direction equal ({'/'.join(verdicts)})" if same else "client rows DIFFER"
     row = _http_row("B3 GET clients/ (50 clients)", p, f, statements, floor_statements, check)
-    row["note"] = f"project 5 vs 200 clients: {flat[0]:.0f} vs {flat[1]:.0f} ms/request"
+    row["note"] = (
+        f"5 vs 200 clients (page_size=200): project {flat[0]:.0f} vs {flat[1]:.0f} ms/request, "
+        f"floor {floor_flat[0]:.0f} vs {floor_flat[1]:.0f}"
+    )
     return row
 
 

@@ -298,13 +298,13 @@ def directions_for_users(*, users, now: datetime | None = None) -> dict:
             )
         )
         totals[user_id][key] = int(total)
-    metadata = dict(instruments.values())
+    psychometrics = {key: trends.psychometrics_from_metadata(metadata) for key, metadata in instruments.values()}
     config = trend_config()
     return {
         pk: trends.trend_direction(
             history=history.get(pk, []),
             window=windows[pk],
-            instrument_metadata=metadata,
+            psychometrics=psychometrics,
             checkins_total=totals.get(pk, {}),
             config=config,
         )["value"]

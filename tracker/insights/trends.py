@@ -222,6 +222,20 @@ def _tie_term(counts: Iterable[int]) -> int:
     return sum(t * (t - 1) * (2 * t + 5) for t in counts)
 
 
+def _pairwise_slopes(xs: list[float], ys: list[float]) -> list[float]:
+    """Every slope (yᵢ - yⱼ)/(xᵢ - xⱼ) with xᵢ > xⱼ, sorted (scipy's own arithmetic and order of operands)."""
+    n = len(ys)
+    return sorted((ys[i] - ys[j]) / (xs[i] - xs[j]) for i in range(n) for j in range(n) if xs[i] - xs[j] > 0)
+
+
+def theil_sen_slope(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """`theil_sen(x, y)["slope"]` without the intercept and interval (the client list's direction)."""
+    if len(y) < 2:
+        return None
+    slopes = _pairwise_slopes([float(v) for v in x], [float(v) for v in y])
+    return statistics.median(slopes) if slopes else math.nan
+
+
 def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict:
     """Theil-Sen slope (median of pairwise slopes), intercept median(y) - slope·median(x), and the
     slope's confidence interval by Sen (1968, eq. 2.6) with tie corrections in x and y — the method
@@ -230,7 +244,7 @@ def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) 
     if n < 2:
         return {"slope": None, "intercept": None, "low": None, "high": None, "n": n}
     xs, ys = [float(v) for v in x], [float(v) for v in y]
-    slopes = sorted((ys[i] - ys[j]) / (xs[i] - xs[j]) for i in range(n) for j in range(n) if xs[i] - xs[j] > 0)
+    slopes = _pairwise_slopes(xs, ys)
     slope = statistics.median(slopes) if slopes else math.nan
     intercept = statistics.median(ys) - slope * statistics.median(xs)
     alpha = 1.0 - confidence if confidence > 0.5 else confidence
@@ -638,11 +652,41 @@ def _direction_of(n_points: int, distance_slope: float | None, rci: Mapping[str,
     return verdict
 
 
+def _reliable_worsening(
+    baseline_points: Sequence[WeeklyPoint],
+    now_points: Sequence[WeeklyPoint],
+    psychometrics: Psychometrics,
+    config: TrendConfig,
+) -> list[str]:
+    """The dimensions `reliable_change_report` would mark "worsened": the same means and the same
+    `reliable_change` arithmetic, without the report around it."""
+    enough = (
+        len(baseline_points) == 2 and len(now_points) == 2 and now_points[0].week_start > baseline_points[-1].week_start
+    )
+    if not enough:
+        return []
+    worsening = []
+    for dimension in RCI_DIMENSIONS:
+        reliability = psychometrics.dimensions.get(dimension)
+        if reliability is None:
+            continue
+        change = reliable_change(
+            baseline=math.fsum(getattr(p, dimension) for p in baseline_points) / 2,
+            now=math.fsum(getattr(p, dimension) for p in now_points) / 2,
+            sd=reliability.sd,
+            r=reliability.r,
+            threshold=config.rci_threshold,
+        )
+        if change["change"] == "worsened":
+            worsening.append(dimension)
+    return worsening
+
+
 def trend_direction(
     *,
     history: Sequence[WeeklyPoint],
     window: Sequence[date],
-    instrument_metadata: Mapping[str, Mapping | None],
+    psychometrics: Mapping[str, Psychometrics],
     checkins_total: Mapping[str, int],
     config: TrendConfig = DEFAULT_CONFIG,
 ) -> dict:
@@ -652,8 +696,9 @@ def trend_direction(
     instrument and the reliable change between its first two weeks ever and the window's last two, so
     `history` may hold just those weeks of each instrument (the first two and those from the window's
     start on); `checkins_total` gives each instrument's check-ins over the whole history, which the
-    choice of the primary instrument needs. Same functions, same order, so the same verdict as the
-    full report (tests/sharing/test_client_directions.py compares them on the same data)."""
+    choice of the primary instrument needs; `psychometrics`: `psychometrics_from_metadata` of each
+    instrument, parsed once by the caller for all its users. Same functions and arithmetic, so the same
+    verdict as the full report (tests/sharing/test_client_directions.py compares them on the same data)."""
     window = list(window)
     window_start, window_end = window[0], window[-1]
     series = split_by_instrument(history)
@@ -661,10 +706,14 @@ def trend_direction(
     points = series.get(primary, []) if primary is not None else []
     in_window = [p for p in points if window_start <= p.week_start <= window_end]
     recent = in_window[-config.slope_max_points :]
-    x = [(p.week_start - window_start).days // 7 for p in recent]
-    slope = theil_sen(x, [p.distance_to_secure for p in recent])["slope"]
-    rci = reliable_change_report(points, in_window, instrument_metadata.get(primary or ""), config, primary)
-    return _direction_of(len(recent), slope, rci, config)
+    slope = theil_sen_slope(
+        [(p.week_start - window_start).days // 7 for p in recent], [p.distance_to_secure for p in recent]
+    )
+    empty = Psychometrics(dimensions={}, correlation=None)
+    worsening = _reliable_worsening(points[:2], in_window[-2:], psychometrics.get(primary or "", empty), config)
+    verdict = direction(n_points=len(recent), distance_slope=slope, reliable_worsening=worsening, config=config)
+    verdict["distance_slope_per_week"] = _round(verdict["distance_slope_per_week"])
+    return verdict
 
 
 def trend_report(
