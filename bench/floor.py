@@ -6,11 +6,16 @@ same rows as the project's (B1, B3's access log, B6) or computes the numbers it 
 - `POST /checkins/` (B1): token digest → user (one SELECT joined to the user), the same scoring
   function, change counter `INSERT … ON CONFLICT … RETURNING`, check-in `INSERT`. 3 statements.
   Notes are left empty by the bench, so no Fernet work on either side.
-- `GET /trends/?weeks=N` (B2): auth + one `GROUP BY local ISO week` (count, mean anxiety, avoidance, D)
-  and an EWMA in Python. **Does less** than the project: no Theil-Sen / Mann-Kendall / reliable change,
-  no quadrant-label rules, no regulation-log figures.
+- `GET /trends/?weeks=N` (B2): auth + one `GROUP BY local ISO week, instrument` over the user's history
+  (count, sums of anxiety, avoidance, D; partial ECR-RS check-ins counted apart) + the regulation logs of
+  the window, then the same statistics as the project (`tracker.insights.trends.trend_report`: EWMA,
+  Theil-Sen with CIs, Mann-Kendall, reliable change, quadrant, regulation figures). Does less only in
+  what the bench data never exercises: no adherence count (bench users have no reminder schedule) and
+  no per-target series (no ECR-RS check-ins).
 - `GET /clients/` (B3): auth + one SELECT of active grants with each client's last check-in (LATERAL) +
-  one access-log INSERT. **Does less**: no direction word (the project's per-client trend verdict).
+  one `GROUP BY client, local week in the client's timezone, instrument` keeping each instrument's first
+  two weeks and the window's (window functions), the same direction verdict
+  (`tracker.insights.trends.trend_direction`) + one access-log INSERT.
 - `POST /sync/` (B6): auth, JSON items checked, one `INSERT … SELECT FROM unnest … ON CONFLICT DO NOTHING
   RETURNING id`, one SELECT of the conflicting ids, content compared. Creates only (what the bench sends).
 
@@ -20,18 +25,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
 
 import psycopg
 
-from tracker.insights import scoring
+from tracker.common.weeks import WEEK, local_midnight_utc, local_week_start
+from tracker.entries.vocabularies import STRATEGY_FAMILY
+from tracker.insights import scoring, trends
 
 _conn = None
 _instruments: dict = {}
+_metadata: dict = {}  # instrument id -> ("code:version", metadata), as the project's catalogue
 
 
 def _db():
@@ -41,6 +49,7 @@ def _db():
         with _conn.cursor() as cur:
             cur.execute("SELECT id, code, version, definition, is_default FROM tracker_instrument")
             for pk, code, version, definition, is_default in cur.fetchall():
+                _metadata[pk] = (f"{code}:{version}", (definition or {}).get("metadata"))
                 try:
                     entry = (pk, scoring.key_from_definition(definition))
                 except (scoring.ScoringError, KeyError, TypeError, ValueError):
@@ -125,41 +134,69 @@ def checkins(environ, start):
     return _reply(start, "201 Created" if created else "200 OK", out, 3)
 
 
-def trends(environ, start):
+def _window(tz: str, weeks: int) -> tuple[list[date], datetime, datetime]:
+    zone = ZoneInfo(tz)
+    current = local_week_start(datetime.now(UTC), zone)
+    window = [current - WEEK * (weeks - 1 - i) for i in range(weeks)]
+    return window, local_midnight_utc(window[0], zone), local_midnight_utc(current + WEEK, zone)
+
+
+def _point(week, instrument_id, n, anxiety, avoidance, distance) -> trends.WeeklyPoint:
+    return trends.WeeklyPoint(
+        week_start=week,
+        checkins=int(n),
+        anxiety=anxiety / n,
+        avoidance=avoidance / n,
+        distance_to_secure=distance / n,
+        instruments={_metadata[instrument_id][0]: int(n)},
+    )
+
+
+COMPLETE = "NOT coalesce((c.extra_scores ->> 'partial')::boolean, false)"
+
+
+def trends_view(environ, start):
     conn = _db()
     weeks = int(parse_qs(environ.get("QUERY_STRING", "")).get("weeks", ["13"])[0])
     with conn.cursor() as cur:
         user = _user(cur, environ)
-        tz = user[1]
+        window, lo, hi = _window(user[1], weeks)
         cur.execute(
-            """
-            SELECT instrument_id, (date_trunc('week', occurred_at AT TIME ZONE %(tz)s))::date AS week, count(*),
-                   avg(anxiety), avg(avoidance), avg(distance_to_secure)
-            FROM tracker_checkin
-            WHERE user_id = %(user)s AND deleted_at IS NULL
-              AND occurred_at >= (date_trunc('week', now() AT TIME ZONE %(tz)s) - make_interval(weeks => %(back)s))
-                                 AT TIME ZONE %(tz)s
-            GROUP BY 1, 2 ORDER BY 1, 2
+            f"""
+            SELECT (date_trunc('week', c.occurred_at AT TIME ZONE %(tz)s))::date, c.instrument_id,
+                   count(*) FILTER (WHERE {COMPLETE}), count(*) FILTER (WHERE NOT {COMPLETE}),
+                   sum(c.anxiety) FILTER (WHERE {COMPLETE}), sum(c.avoidance) FILTER (WHERE {COMPLETE}),
+                   sum(c.distance_to_secure) FILTER (WHERE {COMPLETE})
+            FROM tracker_checkin c
+            WHERE c.user_id = %(user)s AND c.deleted_at IS NULL AND c.occurred_at < %(hi)s
+            GROUP BY 1, 2 ORDER BY 1
             """,
-            {"tz": tz, "user": user[0], "back": weeks - 1},
+            {"tz": user[1], "user": user[0], "hi": hi},
         )
         rows = cur.fetchall()
-    conn.commit()
-    series: dict = {}
-    for instrument, week, n, anxiety, avoidance, distance in rows:
-        series.setdefault(str(instrument), []).append(
-            {"week": week.isoformat(), "n": n, "anxiety": anxiety, "avoidance": avoidance, "distance": distance}
+        cur.execute(
+            "SELECT intensity_before, intensity_after, strategies, reached_out, recovery_minutes "
+            "FROM tracker_regulationlog WHERE user_id = %s AND deleted_at IS NULL "
+            "AND occurred_at >= %s AND occurred_at < %s",
+            [user[0], lo, hi],
         )
-    for points in series.values():
-        ewma = None
-        for point in points:
-            ewma = point["anxiety"] if ewma is None else 0.3 * point["anxiety"] + 0.7 * ewma
-            point["ewma_anxiety"] = ewma if math.isfinite(ewma) else None
-    return _reply(start, "200 OK", {"series": series}, 2)
+        episodes = [trends.Episode(*row) for row in cur.fetchall()]
+    conn.commit()
+    history = [_point(week, i, n, *sums) for week, i, n, _partial, *sums in rows if n]
+    report = trends.trend_report(
+        history=history,
+        window=window,
+        episodes=episodes,
+        families=STRATEGY_FAMILY,
+        instrument_metadata=dict(_metadata.values()),
+        config=trends.TrendConfig(quadrant_cut=4.0),
+    )
+    return _reply(start, "200 OK", report, 3)
 
 
 def clients(environ, start):
     conn = _db()
+    limit = min(int(parse_qs(environ.get("QUERY_STRING", "")).get("page_size", ["50"])[0]), 200)
     with conn.cursor() as cur:
         user = _user(cur, environ)
         cur.execute(
@@ -169,28 +206,55 @@ def clients(environ, start):
                      CASE WHEN g.scope_regulation_logs THEN 'regulation_logs' END,
                      CASE WHEN g.scope_notes THEN 'notes' END,
                      CASE WHEN g.scope_summaries THEN 'summaries' END], NULL),
-                   g.accepted_at, g.expires_at, last.occurred_at
+                   g.accepted_at, g.expires_at, last.occurred_at, u.timezone
             FROM tracker_sharegrant g JOIN tracker_user u ON u.id = g.client_id
             LEFT JOIN LATERAL (SELECT occurred_at FROM tracker_checkin c WHERE c.user_id = g.client_id
                                AND c.deleted_at IS NULL ORDER BY occurred_at DESC LIMIT 1) last ON true
             WHERE g.therapist_id = %s AND g.status = 'active' AND (g.expires_at IS NULL OR g.expires_at > now())
-            ORDER BY g.accepted_at DESC, g.id DESC LIMIT 50
+            ORDER BY g.accepted_at DESC, g.id DESC LIMIT %s
             """,
-            [user[0]],
+            [user[0], limit],
         )
         rows = cur.fetchall()
+        now = datetime.now(UTC)
+        windows = {r[1]: _window(r[7], 12)[0] for r in rows}
+        cur.execute(
+            f"""
+            SELECT user_id, week, instrument_id, n, a, v, d, total FROM (
+                SELECT g.*, row_number() OVER (PARTITION BY user_id, instrument_id ORDER BY week) AS nth,
+                       sum(n) OVER (PARTITION BY user_id, instrument_id) AS total
+                FROM (SELECT c.user_id, (date_trunc('week', c.occurred_at AT TIME ZONE u.timezone))::date AS week,
+                             c.instrument_id, count(*) AS n, sum(c.anxiety) AS a, sum(c.avoidance) AS v,
+                             sum(c.distance_to_secure) AS d
+                      FROM tracker_checkin c JOIN tracker_user u ON u.id = c.user_id
+                      WHERE c.user_id = ANY(%s) AND c.deleted_at IS NULL AND c.occurred_at <= %s AND {COMPLETE}
+                      GROUP BY 1, 2, 3) g
+            ) ranked WHERE nth <= 2 OR week >= %s ORDER BY user_id, instrument_id, week
+            """,
+            [[r[1] for r in rows], now, min((w[0] for w in windows.values()), default=date.min)],
+        )
+        history: dict = {}
+        totals: dict = {}
+        for client, week, instrument_id, n, a, v, d, total in cur.fetchall():
+            history.setdefault(client, []).append(_point(week, instrument_id, n, a, v, d))
+            totals.setdefault(client, {})[_metadata[instrument_id][0]] = int(total)
         cur.execute(
             "INSERT INTO tracker_accesslogentry (grant_id, therapist_id, client_id, resource, channel, accessed_at) "
             "SELECT g, %s, c, 'client_list', 'api', now() FROM unnest(%s::uuid[], %s::uuid[]) AS t(g, c)",
             [user[0], [r[0] for r in rows], [r[1] for r in rows]],
         )
     conn.commit()
+    psychometrics = {key: trends.psychometrics_from_metadata(metadata) for key, metadata in _metadata.values()}
+    config = trends.TrendConfig(quadrant_cut=4.0)
     results = [
         {"client": {"id": str(r[1]), "display_name": r[2]}, "share_id": str(r[0]), "scopes": r[3],
-         "accepted_at": r[4], "expires_at": r[5], "status": {"last_checkin_at": r[6]}}
+         "accepted_at": r[4], "expires_at": r[5],
+         "status": {"last_checkin_at": r[6], "direction": trends.trend_direction(
+             history=history.get(r[1], []), window=windows[r[1]], psychometrics=psychometrics,
+             checkins_total=totals.get(r[1], {}), config=config)["value"]}}
         for r in rows
     ]  # fmt: skip
-    return _reply(start, "200 OK", {"results": results, "next": None}, 3)
+    return _reply(start, "200 OK", {"results": results, "next": None}, 4)
 
 
 def sync(environ, start):
@@ -235,7 +299,7 @@ def sync(environ, start):
     return _reply(start, "200 OK", {"results": results}, 4 if conflicts else 3)
 
 
-ROUTES = {"/checkins/": checkins, "/trends/": trends, "/clients/": clients, "/sync/": sync}
+ROUTES = {"/checkins/": checkins, "/trends/": trends_view, "/clients/": clients, "/sync/": sync}
 
 
 def app(environ, start):

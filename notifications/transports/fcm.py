@@ -6,7 +6,11 @@ Configured from settings: `FCM_SERVICE_ACCOUNT_FILE` (or `FCM_SERVICE_ACCOUNT_JS
 nothing pretends to send.
 
 OAuth access tokens come from google-auth (a service account's JWT-bearer grant, RFC 7523) against
-the service account's `token_uri` (or `FCM_TOKEN_URI`); they are cached until shortly before expiry."""
+the service account's `token_uri` (or `FCM_TOKEN_URI`); they are cached until shortly before expiry.
+
+google-auth and requests are imported when a client is built, not with this module: the transports
+registry (and so every web worker) imports this module, and those two cost a web worker ~30 MB it
+never uses (issue 14: a web worker ≤ 100 MB); only the process that sends pushes loads them."""
 
 from __future__ import annotations
 
@@ -15,14 +19,14 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import google.auth.exceptions
-import google.auth.transport.requests
-import requests
 from django.conf import settings
-from google.oauth2 import service_account
 
 from notifications.transports.base import Message, TransportError
+
+if TYPE_CHECKING:
+    import requests
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
@@ -77,15 +81,21 @@ def _error_code(response: requests.Response) -> tuple[str, str]:
     return code or str(error.get("status", "")), str(error.get("message", ""))
 
 
-class _TimedRequest(google.auth.transport.requests.Request):
-    """google-auth's requests adapter with our timeout (its default is 120 s)."""
+@lru_cache(maxsize=1)
+def _timed_request_class() -> type:
+    import google.auth.transport.requests
 
-    def __init__(self, session: requests.Session, timeout: float):
-        super().__init__(session)
-        self.default_timeout = timeout
+    class _TimedRequest(google.auth.transport.requests.Request):
+        """google-auth's requests adapter with our timeout (its default is 120 s)."""
 
-    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
-        return super().__call__(url, method, body, headers, timeout or self.default_timeout, **kwargs)
+        def __init__(self, session: requests.Session, timeout: float):
+            super().__init__(session)
+            self.default_timeout = timeout
+
+        def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+            return super().__call__(url, method, body, headers, timeout or self.default_timeout, **kwargs)
+
+    return _TimedRequest
 
 
 class AccessTokens:
@@ -93,13 +103,15 @@ class AccessTokens:
     expire; thread-safe. Token endpoint failures become TransportErrors."""
 
     def __init__(self, config: FcmConfig, *, session: requests.Session):
+        from google.oauth2 import service_account
+
         self.credentials = service_account.Credentials.from_service_account_info(
             {**config.service_account_info, "token_uri": config.token_uri},
             scopes=[FCM_SCOPE],
             # google-auth addresses the assertion to Google's endpoint; it must name the one it is sent to.
             additional_claims={"aud": config.token_uri},
         )
-        self.request = _TimedRequest(session, config.timeout)
+        self.request = _timed_request_class()(session, config.timeout)
         self._lock = threading.Lock()
 
     def invalidate(self) -> None:
@@ -107,6 +119,8 @@ class AccessTokens:
             self.credentials.token = None
 
     def token(self) -> str:
+        import google.auth.exceptions
+
         with self._lock:
             if not self.credentials.valid:
                 try:
@@ -126,6 +140,8 @@ class FcmClient:
     """The HTTP v1 client for one configuration; holds the session and the cached access token."""
 
     def __init__(self, config: FcmConfig, *, session: requests.Session | None = None):
+        import requests
+
         self.config = config
         self.session = session or requests.Session()
         self.tokens = AccessTokens(config, session=self.session)
@@ -148,6 +164,8 @@ class FcmClient:
 
     def send(self, *, token: str, title: str, body: str, data: dict[str, str]) -> int:
         """Send one message; returns the HTTP status. Raises TransportError on failure."""
+        import requests
+
         payload = self.message(token=token, title=title, body=body, data=data)
         for attempt in (1, 2):
             headers = {"Authorization": f"Bearer {self.tokens.token()}"}

@@ -143,3 +143,28 @@ def _to_python(field: models.Field, value: Any) -> Any:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value
+
+
+class LocalWeekStart(models.Func):
+    """The local Monday (a date) of the ISO week in which a UTC timestamp falls, on the wall clock of a
+    timezone read *per row* from a column (e.g. `user__timezone`).
+
+    Django's `Trunc(..., tzinfo=)` takes one timezone for the whole query; a therapist's client list
+    groups many clients' check-ins, each in their own timezone, in one statement. The SQL is what
+    `Trunc("week", tzinfo=)` emits on each backend, with the column in place of the constant name:
+    `AT TIME ZONE` on PostgreSQL, Django's own `django_datetime_trunc` (zoneinfo, DST included) on
+    SQLite — so the weeks are cut exactly as `tracker.common.weeks.local_week_start` cuts them."""
+
+    output_field = models.DateField()
+    arity = 2
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return self.as_sql(
+            compiler, connection, template="(date_trunc('week', %(expressions)s))::date", arg_joiner=" AT TIME ZONE "
+        )
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        sql, params = self.as_sql(
+            compiler, connection, template="substr(django_datetime_trunc('week', %(expressions)s, %%s), 1, 10)"
+        )
+        return sql, (*params, connection.timezone_name)

@@ -17,20 +17,23 @@ the instrument's global series: the global score is the mean over all targets.""
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, DateField, Q, Sum
+from django.db import connection
+from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.functions import Coalesce, Trunc
 from django.utils import timezone
 
+from tracker.common.sql import LocalWeekStart
 from tracker.common.weeks import WEEK, local_midnight_utc, local_week_start
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
 from tracker.insights.prompts import prompts_asked_subquery
-from tracker.models import CheckIn, RegulationLog
+from tracker.models import CheckIn, Instrument, RegulationLog
 
 # Check-ins whose headline score is not the instrument's global score (ECR-RS with a target missing).
 PARTIAL = Q(extra_scores__partial=True)
@@ -223,3 +226,87 @@ def trend_for_user(
         "generated_at": now.isoformat(),
     }
     return report
+
+
+def directions_for_users(*, users, now: datetime | None = None) -> dict:
+    """user id → the direction word of each user's default trend report (`trend_for_user` with
+    `DEFAULT_WEEKS`), for the therapist's client list, in two queries whatever the number of users.
+
+    The direction needs per instrument only the user's first two weeks with check-ins (the reliable
+    change baseline), the weeks of the window and the total check-ins (to pick the primary
+    instrument) — see `trends.trend_direction`. One statement groups every listed user's check-ins
+    by (user, local ISO week in *that user's* timezone, instrument) and keeps just those rows (a
+    window function numbers each user's weeks per instrument), so the rows read and the Python work
+    per user are bounded by the window, not by the length of their history; a second one reads the
+    metadata of the instruments met. Check-ins after `now` are left out, as the list always did."""
+    now = now or timezone.now()
+    users = {user.pk: user for user in users}
+    if not users:
+        return {}
+    windows = {}
+    for user in users.values():
+        current = local_week_start(now, ZoneInfo(user.timezone))
+        windows[user.pk] = [current - WEEK * (DEFAULT_WEEKS - 1 - i) for i in range(DEFAULT_WEEKS)]
+    earliest = min(window[0] for window in windows.values())
+    grouped = (
+        CheckIn.objects.filter(COMPLETE, user_id__in=list(users), deleted_at__isnull=True, occurred_at__lte=now)
+        .annotate(week=LocalWeekStart("occurred_at", F("user__timezone")))
+        .values("user_id", "week", "instrument_id")
+        .annotate(
+            n=Count("id"),
+            anxiety_sum=Sum("anxiety"),
+            avoidance_sum=Sum("avoidance"),
+            distance_sum=Sum("distance_to_secure"),
+        )
+        .order_by()
+    )
+    inner, params = grouped.query.sql_with_params()
+    # Window functions over the grouped rows (PostgreSQL and SQLite >= 3.25 both have them); the ORM
+    # cannot filter on a window function disjunctively after an aggregation, so the outer SELECT is SQL.
+    sql = f"""
+        SELECT user_id, week, instrument_id, n, anxiety_sum, avoidance_sum, distance_sum, total FROM (
+            SELECT g.*, ROW_NUMBER() OVER (PARTITION BY user_id, instrument_id ORDER BY week) AS nth,
+                   SUM(n) OVER (PARTITION BY user_id, instrument_id) AS total
+            FROM ({inner}) g
+        ) ranked
+        WHERE nth <= 2 OR week >= %s
+        ORDER BY user_id, instrument_id, week
+    """  # noqa: S608 - only the ORM's own compiled SQL is interpolated
+    with connection.cursor() as cursor:
+        cursor.execute(sql, (*params, connection.ops.adapt_datefield_value(earliest)))
+        rows = cursor.fetchall()
+    instruments = {
+        pk: (f"{code}:{version}", metadata)
+        for pk, code, version, metadata in Instrument.objects.filter(id__in={row[2] for row in rows}).values_list(
+            "id", "code", "version", "definition__metadata"
+        )
+    }
+    history: dict = defaultdict(list)
+    totals: dict = defaultdict(dict)
+    for user_id, week, instrument_id, n, anxiety, avoidance, distance, total in rows:
+        user_id = uuid.UUID(str(user_id))  # SQLite hands raw UUID columns back as hex text
+        key = instruments[instrument_id][0]
+        week = week if isinstance(week, date) else date.fromisoformat(str(week)[:10])  # SQLite: text
+        history[user_id].append(
+            trends.WeeklyPoint(
+                week_start=week,
+                checkins=int(n),
+                anxiety=anxiety / n,
+                avoidance=avoidance / n,
+                distance_to_secure=distance / n,
+                instruments={key: int(n)},
+            )
+        )
+        totals[user_id][key] = int(total)
+    psychometrics = {key: trends.psychometrics_from_metadata(metadata) for key, metadata in instruments.values()}
+    config = trend_config()
+    return {
+        pk: trends.trend_direction(
+            history=history.get(pk, []),
+            window=windows[pk],
+            psychometrics=psychometrics,
+            checkins_total=totals.get(pk, {}),
+            config=config,
+        )["value"]
+        for pk in users
+    }

@@ -31,12 +31,11 @@ Decisions where DESIGN §5 is silent or, taken literally, misleading (each is re
 from __future__ import annotations
 
 import math
+import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-
-import numpy as np
 
 from tracker.common.weeks import iso_week_label
 from tracker.insights import scoring
@@ -207,39 +206,72 @@ def ewma(values: Sequence[float | None], lam: float = DEFAULT_CONFIG.ewma_lambda
     return out
 
 
+# The statistics are closed forms in plain Python (stdlib `statistics.NormalDist` and `math.erfc` for
+# the normal quantile and tail): a web worker that imports scipy.stats carries ~100 MB more, and
+# numpy's call overhead dominates on ≤ 12 points. They mirror scipy's own arithmetic step for step
+# (tests/insights/test_trends_stats.py compares them with scipy on random series).
+_STANDARD_NORMAL = statistics.NormalDist()
+
+
+def _repeat_counts(values: Sequence[float]) -> list[int]:
+    """How often each repeated value occurs (scipy's `_find_repeats`), for the tie corrections."""
+    return [count for count in Counter(values).values() if count > 1]
+
+
+def _tie_term(counts: Iterable[int]) -> int:
+    return sum(t * (t - 1) * (2 * t + 5) for t in counts)
+
+
+def _pairwise_slopes(xs: list[float], ys: list[float]) -> list[float]:
+    """Every slope (yᵢ - yⱼ)/(xᵢ - xⱼ) with xᵢ > xⱼ, sorted (scipy's own arithmetic and order of operands)."""
+    n = len(ys)
+    return sorted((ys[i] - ys[j]) / (xs[i] - xs[j]) for i in range(n) for j in range(n) if xs[i] - xs[j] > 0)
+
+
+def theil_sen_slope(x: Sequence[float], y: Sequence[float]) -> float | None:
+    """`theil_sen(x, y)["slope"]` without the intercept and interval (the client list's direction)."""
+    if len(y) < 2:
+        return None
+    slopes = _pairwise_slopes([float(v) for v in x], [float(v) for v in y])
+    return statistics.median(slopes) if slopes else math.nan
+
+
 def theil_sen(x: Sequence[float], y: Sequence[float], confidence: float = 0.95) -> dict:
-    """Theil-Sen slope (median of pairwise slopes) with its confidence interval, via scipy."""
+    """Theil-Sen slope (median of pairwise slopes), intercept median(y) - slope·median(x), and the
+    slope's confidence interval by Sen (1968, eq. 2.6) with tie corrections in x and y — the method
+    and rounding of `scipy.stats.theilslopes(y, x, alpha=confidence)`."""
     n = len(y)
     if n < 2:
         return {"slope": None, "intercept": None, "low": None, "high": None, "n": n}
-    from scipy import stats  # lazily: scipy.stats costs ~100 MB per process, only trends need it
-
-    result = stats.theilslopes(np.asarray(y, dtype=float), np.asarray(x, dtype=float), alpha=confidence)
-    return {
-        "slope": float(result.slope),
-        "intercept": float(result.intercept),
-        "low": float(result.low_slope),
-        "high": float(result.high_slope),
-        "n": n,
-    }
+    xs, ys = [float(v) for v in x], [float(v) for v in y]
+    slopes = _pairwise_slopes(xs, ys)
+    slope = statistics.median(slopes) if slopes else math.nan
+    intercept = statistics.median(ys) - slope * statistics.median(xs)
+    alpha = 1.0 - confidence if confidence > 0.5 else confidence
+    z = _STANDARD_NORMAL.inv_cdf(alpha / 2.0)
+    sigsq = 1 / 18.0 * (n * (n - 1) * (2 * n + 5) - _tie_term(_repeat_counts(xs)) - _tie_term(_repeat_counts(ys)))
+    try:
+        sigma = math.sqrt(sigsq)
+        upper = min(round((len(slopes) - z * sigma) / 2.0), len(slopes) - 1)
+        lower = max(round((len(slopes) + z * sigma) / 2.0) - 1, 0)
+        low, high = slopes[lower], slopes[upper]
+    except (ValueError, IndexError):  # a negative variance or no slopes: no interval, as in scipy
+        low = high = math.nan
+    return {"slope": slope, "intercept": intercept, "low": low, "high": high, "n": n}
 
 
 def mann_kendall_s(y: Sequence[float]) -> int:
     """S = Σ_{i<j} sign(yⱼ - yᵢ) for a series in time order."""
-    values = np.asarray(y, dtype=float)
-    if values.size < 2:
-        return 0
-    signs = np.sign(values[None, :] - values[:, None])
-    return int(np.triu(signs, k=1).sum())
+    values = [float(v) for v in y]
+    return sum(
+        (values[j] > values[i]) - (values[j] < values[i]) for i in range(len(values)) for j in range(i + 1, len(values))
+    )
 
 
 def mann_kendall_variance(y: Sequence[float]) -> float:
     """Var(S) under H₀ with the tie correction: [n(n-1)(2n+5) - Σ t(t-1)(2t+5)] / 18."""
-    values = np.asarray(y, dtype=float)
-    n = values.size
-    _, counts = np.unique(values, return_counts=True)
-    ties = counts[counts > 1].astype(float)
-    return float((n * (n - 1) * (2 * n + 5) - np.sum(ties * (ties - 1) * (2 * ties + 5))) / 18.0)
+    n = len(y)
+    return (n * (n - 1) * (2 * n + 5) - _tie_term(_repeat_counts([float(v) for v in y]))) / 18.0
 
 
 def mann_kendall(
@@ -264,9 +296,7 @@ def mann_kendall(
     else:
         shift = (1 if s > 0 else -1 if s < 0 else 0) if continuity_correction else 0
         z = (s - shift) / math.sqrt(variance)
-    from scipy import stats  # lazily, see theil_sen
-
-    p = float(2 * stats.norm.sf(abs(z)))
+    p = math.erfc(abs(z) / math.sqrt(2))  # two-sided: 2·(1 - Φ(|z|)), without scipy (see theil_sen)
     trend = "no_trend"
     if p < alpha:
         trend = "increasing" if z > 0 else "decreasing"
@@ -427,7 +457,7 @@ def regulation_statistics(
         "n_intensity_before": len(before),
         "mean_drop": _round(_mean(drops)),
         "n_drop": len(drops),
-        "median_recovery_minutes": _round(float(np.median(recovery))) if recovery else None,
+        "median_recovery_minutes": _round(float(statistics.median(recovery))) if recovery else None,
         "n_recovery": len(recovery),
         "co_regulation_share": _round(sum(answered) / len(answered)) if answered else None,
         "n_reached_out_answered": len(answered),
@@ -490,15 +520,20 @@ def primary_instrument(
     window_start: date,
     window_end: date,
     requested: str | None = None,
+    checkins_total: Mapping[str, int] | None = None,
 ) -> tuple[str | None, str]:
     """(instrument key, how it was chosen): the one the user asked for (`code` or `code:version`), else
     the one with the most check-ins inside [window_start, window_end]; ties go to the one with more
-    check-ins overall, then the most recently used, then the key's order."""
+    check-ins overall, then the most recently used, then the key's order.
+
+    `checkins_total`: each key's check-ins over the whole history, when `series` holds only part of it
+    (the client list reads the first two weeks and the window, see `trend_direction`)."""
 
     def usage(key: str) -> tuple[int, int, date, str]:
         points = series[key]
         in_window = sum(p.checkins for p in points if window_start <= p.week_start <= window_end)
-        return in_window, sum(p.checkins for p in points), max(p.week_start for p in points), key
+        total = checkins_total[key] if checkins_total is not None else sum(p.checkins for p in points)
+        return in_window, total, max(p.week_start for p in points), key
 
     candidates = [key for key in series if series[key]]
     how = "most_used"
@@ -609,6 +644,78 @@ def _instrument_ref(key: str | None) -> dict:
     return {"key": key, "code": code, "version": int(version) if version.isdigit() else None}
 
 
+def _direction_of(n_points: int, distance_slope: float | None, rci: Mapping[str, dict], config: TrendConfig) -> dict:
+    """The report's `direction` from D's slope and the RCI (shared by `trend_report` and `trend_direction`)."""
+    worsening = [d for d in RCI_DIMENSIONS if rci[d]["change"] == "worsened"]
+    verdict = direction(n_points=n_points, distance_slope=distance_slope, reliable_worsening=worsening, config=config)
+    verdict["distance_slope_per_week"] = _round(verdict["distance_slope_per_week"])
+    return verdict
+
+
+def _reliable_worsening(
+    baseline_points: Sequence[WeeklyPoint],
+    now_points: Sequence[WeeklyPoint],
+    psychometrics: Psychometrics,
+    config: TrendConfig,
+) -> list[str]:
+    """The dimensions `reliable_change_report` would mark "worsened": the same means and the same
+    `reliable_change` arithmetic, without the report around it."""
+    enough = (
+        len(baseline_points) == 2 and len(now_points) == 2 and now_points[0].week_start > baseline_points[-1].week_start
+    )
+    if not enough:
+        return []
+    worsening = []
+    for dimension in RCI_DIMENSIONS:
+        reliability = psychometrics.dimensions.get(dimension)
+        if reliability is None:
+            continue
+        change = reliable_change(
+            baseline=math.fsum(getattr(p, dimension) for p in baseline_points) / 2,
+            now=math.fsum(getattr(p, dimension) for p in now_points) / 2,
+            sd=reliability.sd,
+            r=reliability.r,
+            threshold=config.rci_threshold,
+        )
+        if change["change"] == "worsened":
+            worsening.append(dimension)
+    return worsening
+
+
+def trend_direction(
+    *,
+    history: Sequence[WeeklyPoint],
+    window: Sequence[date],
+    psychometrics: Mapping[str, Psychometrics],
+    checkins_total: Mapping[str, int],
+    config: TrendConfig = DEFAULT_CONFIG,
+) -> dict:
+    """`trend_report(...)["direction"]` without the rest of the report (the therapist's client list).
+
+    The direction needs only D's Theil-Sen slope over the window's last ≤ 12 points of the primary
+    instrument and the reliable change between its first two weeks ever and the window's last two, so
+    `history` may hold just those weeks of each instrument (the first two and those from the window's
+    start on); `checkins_total` gives each instrument's check-ins over the whole history, which the
+    choice of the primary instrument needs; `psychometrics`: `psychometrics_from_metadata` of each
+    instrument, parsed once by the caller for all its users. Same functions and arithmetic, so the same
+    verdict as the full report (tests/sharing/test_client_directions.py compares them on the same data)."""
+    window = list(window)
+    window_start, window_end = window[0], window[-1]
+    series = split_by_instrument(history)
+    primary, _ = primary_instrument(series, window_start, window_end, None, checkins_total)
+    points = series.get(primary, []) if primary is not None else []
+    in_window = [p for p in points if window_start <= p.week_start <= window_end]
+    recent = in_window[-config.slope_max_points :]
+    slope = theil_sen_slope(
+        [(p.week_start - window_start).days // 7 for p in recent], [p.distance_to_secure for p in recent]
+    )
+    empty = Psychometrics(dimensions={}, correlation=None)
+    worsening = _reliable_worsening(points[:2], in_window[-2:], psychometrics.get(primary or "", empty), config)
+    verdict = direction(n_points=len(recent), distance_slope=slope, reliable_worsening=worsening, config=config)
+    verdict["distance_slope_per_week"] = _round(verdict["distance_slope_per_week"])
+    return verdict
+
+
 def trend_report(
     *,
     history: Sequence[WeeklyPoint],
@@ -693,15 +800,7 @@ def trend_report(
         for d in DIMENSIONS
     }
     rci = reliable_change_report(history, in_window, instrument_metadata.get(primary or ""), config, primary)
-
-    worsening = [d for d in RCI_DIMENSIONS if rci[d]["change"] == "worsened"]
-    trend_direction = direction(
-        n_points=len(recent),
-        distance_slope=slopes["distance_to_secure"]["slope"],
-        reliable_worsening=worsening,
-        config=config,
-    )
-    trend_direction["distance_slope_per_week"] = _round(trend_direction["distance_slope_per_week"])
+    trend_direction = _direction_of(len(recent), slopes["distance_to_secure"]["slope"], rci, config)
 
     others = []
     for key in sorted(set(series) | set(target_series)):

@@ -23,6 +23,7 @@ from tracker.insights.selectors import DEFAULT_WEEKS, MAX_WEEKS, trend_for_user
 from tracker.insights.serializers import (
     TrendsSerializer,
     WeeklySummarySerializer,
+    trends_representation,
 )
 from tracker.models import WeeklySummary
 
@@ -51,7 +52,7 @@ class TrendsView(APIView):
             weeks=query.validated_data["weeks"],
             instrument=query.validated_data.get("instrument"),
         )
-        return Response(TrendsSerializer(report).data)
+        return Response(trends_representation(report))
 
 
 class SummaryFilter(django_filters.FilterSet):
