@@ -169,6 +169,8 @@ class AccessLogEntry(models.Model):
         SUMMARIES = "summaries", "Weekly summaries"
         DIGEST = "digest", "Since-last-session digest"
         CLIENT_PAGE = "client_page", "Dashboard client page"
+        ALERTS = "alerts", "Alerts"
+        REPORT = "report", "Session report (PDF)"
 
     class Channel(models.TextChoices):
         API = "api", "API"

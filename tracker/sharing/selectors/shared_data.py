@@ -43,7 +43,15 @@ def trend_for_client(*, user, weeks: int = DEFAULT_WEEKS, now: datetime | None =
 
 
 def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = None) -> dict:
-    """client_id → direction ("improving", …) for the client list, in two queries for any number of clients.
+    """client_id → direction ("improving", …) for the client list, in two queries for any number of clients."""
+    reports = trend_reports_for_clients(clients={g.client_id: g.client for g in grants}, now=now)
+    return {client_id: report["direction"]["value"] for client_id, report in reports.items()}
+
+
+def trend_reports_for_clients(*, clients: dict, now: datetime | None = None) -> dict:
+    """client_id → the trend engine's report (default window) for many clients, in two queries.
+
+    Used by the client list (its direction) and by the alert rules (reliable change, weekly D).
 
     `trend_for_user` costs two queries per client; the list instead reads every listed client's
     check-in scores at once (and the instruments' metadata once), groups them into each client's own
@@ -51,7 +59,6 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
     the client page always agree. The cost is rows, not round trips: a client's whole history is
     read because the reliable-change baseline is their first two weeks."""
     now = now or timezone.now()
-    clients = {g.client_id: g.client for g in grants}
     if not clients:
         return {}
     rows_by_client: dict = defaultdict(list)
@@ -68,7 +75,7 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
         )
     }
     config = trend_config()
-    directions = {}
+    reports = {}
     for client_id, client in clients.items():
         zone = ZoneInfo(client.timezone)
         sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
@@ -101,8 +108,8 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
             instrument_metadata=metadata,
             config=config,
         )
-        directions[client_id] = report["direction"]["value"]
-    return directions
+        reports[client_id] = report
+    return reports
 
 
 # --- the "since last session" digest ----------------------------------------------------------------
