@@ -6,6 +6,7 @@ report the client page shows, so an alert and the page cannot disagree."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,4 +69,4 @@ def distance_rising(report: dict, *, weeks: int) -> bool:
     if len(values) < weeks + 1:
         return False
     tail = values[-(weeks + 1) :]
-    return all(later > earlier for earlier, later in zip(tail, tail[1:], strict=False))
+    return all(later > earlier for earlier, later in itertools.pairwise(tail))

@@ -108,7 +108,8 @@ def _findings(grants: list[ShareGrant], rules: list[AlertRule], now: datetime) -
     needs_trends = {
         grants_by_id[r.grant_id].client_id: grants_by_id[r.grant_id].client
         for r in rules
-        if r.kind in (AlertKind.RELIABLE_WORSENING, AlertKind.DISTANCE_RISING) and grants_by_id[r.grant_id].scope_checkins
+        if r.kind in (AlertKind.RELIABLE_WORSENING, AlertKind.DISTANCE_RISING)
+        and grants_by_id[r.grant_id].scope_checkins
     }
     reports = trend_reports_for_clients(clients=needs_trends, now=now)
     no_checkin_after = timedelta(days=settings.ALERT_NO_CHECKIN_DAYS)
