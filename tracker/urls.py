@@ -61,5 +61,5 @@ urlpatterns = [
     path("clients/<anyuuid:client_id>/trends/", clients.ClientTrendsView.as_view(), name="client-trends"),
     path("clients/<anyuuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
     path("clients/<anyuuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
-    path("clients/<anyuuid:client_id>/report.pdf", reports.ClientReportView.as_view(), name="client-report"),
+    path("clients/<anyuuid:client_id>/report/", reports.ClientReportView.as_view(), name="client-report"),
 ]

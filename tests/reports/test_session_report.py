@@ -54,7 +54,7 @@ def test_report_shows_the_numbers_the_api_reports(client_user, therapist, therap
     tick_at(now)  # the rules fire: the report lists the alerts
     assert Alert.objects.exists()
     with time_machine.travel(now + timedelta(hours=1), tick=False):
-        response = therapist_api.get(f"/api/v1/clients/{client_user.id}/report.pdf")
+        response = therapist_api.get(f"/api/v1/clients/{client_user.id}/report/")
         trend = therapist_api.get(f"/api/v1/clients/{client_user.id}/trends/").json()
         digest = therapist_api.get(f"/api/v1/clients/{client_user.id}/digest/").json()
     assert response.status_code == 200
@@ -94,14 +94,14 @@ def test_fields_outside_the_scope_are_absent(client_user, therapist, therapist_a
     )
     now = history(client_user)
     with time_machine.travel(now, tick=False):
-        text, _ = text_of(therapist_api.get(f"/api/v1/clients/{client_user.id}/report.pdf").content)
+        text, _ = text_of(therapist_api.get(f"/api/v1/clients/{client_user.id}/report/").content)
     assert "Regulation by strategy" in text
     for absent in ("Weekly series", "Reliable change", "Trajectory", "Check-ins:", "Weekly summaries"):
         assert absent not in text
     grant.scope_checkins, grant.scope_regulation_logs = True, False
     grant.save()
     with time_machine.travel(now, tick=False):
-        text, _ = text_of(therapist_api.get(f"/api/v1/clients/{client_user.id}/report.pdf").content)
+        text, _ = text_of(therapist_api.get(f"/api/v1/clients/{client_user.id}/report/").content)
     assert "Reliable change" in text
     for absent in ("Regulation by strategy", "Regulation logs:", "breathing", "rumination"):
         assert absent not in text
@@ -109,10 +109,10 @@ def test_fields_outside_the_scope_are_absent(client_user, therapist, therapist_a
 
 def test_report_is_404_without_a_live_share(client_user, therapist, therapist_api, other_therapist_api, client_api):
     grant = ShareGrantFactory(client=client_user, therapist=therapist, accepted_at=START)
-    assert_error(other_therapist_api.get(f"/api/v1/clients/{client_user.id}/report.pdf"), 404)
-    assert_error(client_api.get(f"/api/v1/clients/{client_user.id}/report.pdf"), 404)
+    assert_error(other_therapist_api.get(f"/api/v1/clients/{client_user.id}/report/"), 404)
+    assert_error(client_api.get(f"/api/v1/clients/{client_user.id}/report/"), 404)
     client_api.delete(f"/api/v1/shares/{grant.id}/")
-    assert_error(therapist_api.get(f"/api/v1/clients/{client_user.id}/report.pdf"), 404)
+    assert_error(therapist_api.get(f"/api/v1/clients/{client_user.id}/report/"), 404)
     assert not AccessLogEntry.objects.filter(resource="report").exists()
 
 
@@ -123,10 +123,10 @@ def test_dashboard_download(client_user, therapist, other_therapist):
     assert web.login(email=therapist.email, password=DEFAULT_PASSWORD)
     with time_machine.travel(now, tick=False):
         page = web.get(f"/dashboard/clients/{client_user.id}/").content.decode()
-        assert f"/dashboard/clients/{client_user.id}/report.pdf" in page
-        response = web.get(f"/dashboard/clients/{client_user.id}/report.pdf")
+        assert f"/dashboard/clients/{client_user.id}/report/" in page
+        response = web.get(f"/dashboard/clients/{client_user.id}/report/")
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert AccessLogEntry.objects.filter(resource="report", channel="web").count() == 1
     other = Client()
     assert other.login(email=other_therapist.email, password=DEFAULT_PASSWORD)
-    assert other.get(f"/dashboard/clients/{client_user.id}/report.pdf").status_code == 404
+    assert other.get(f"/dashboard/clients/{client_user.id}/report/").status_code == 404

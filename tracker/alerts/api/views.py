@@ -161,7 +161,6 @@ class AlertListView(generics.ListAPIView):
 class AlertAcknowledgeView(APIView):
     @extend_schema(
         request=None,
-        parameters=[OpenApiParameter("pk", type=str, location=OpenApiParameter.PATH, description="The alert's id.")],
         responses={200: AlertSerializer, **ERROR_RESPONSES(401, 404)},
         summary="Acknowledge an alert (recorded once: who and when; repeating it changes nothing)",
         tags=["alerts"],

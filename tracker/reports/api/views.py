@@ -1,4 +1,4 @@
-"""`GET clients/{id}/report.pdf`: the session report of one client, within the share's scope."""
+"""`GET clients/{id}/report/` (application/pdf): the session report of one client, within the share's scope."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ urlpatterns = [
         name="summary",
     ),
     path("clients/<uuid:client_id>/sessions/", views.session_create, name="session-create"),
-    path("clients/<uuid:client_id>/report.pdf", views.client_report_pdf, name="client-report"),
+    path("clients/<uuid:client_id>/report/", views.client_report_pdf, name="client-report"),
     path("alerts/", alerts.alert_list, name="alerts"),
     path("alerts/<uuid:alert_id>/acknowledge/", alerts.alert_acknowledge, name="alert-acknowledge"),
 ]

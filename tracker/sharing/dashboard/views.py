@@ -206,7 +206,7 @@ def session_create(request, client_id):
 @require_GET
 @_in_therapists_timezone
 def client_report_pdf(request, client_id):
-    """The session report download (the same PDF as the API's report.pdf)."""
+    """The session report download (the same PDF as the API's clients/{id}/report/)."""
     try:
         grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=None)
     except Http404:
