@@ -53,8 +53,9 @@ class Alert(models.Model):
     fired_at = models.DateTimeField()
     episode_ended_at = models.DateTimeField(null=True, blank=True)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # Always the alert's own therapist (only they can acknowledge), so erasing them removes it anyway.
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     # Claimed (set) before the notification email is sent, so a retried job never sends it twice.
     emailed_at = models.DateTimeField(null=True, blank=True)
