@@ -130,3 +130,16 @@ def test_dashboard_download(client_user, therapist, other_therapist):
     other = Client()
     assert other.login(email=other_therapist.email, password=DEFAULT_PASSWORD)
     assert other.get(f"/dashboard/clients/{client_user.id}/report/").status_code == 404
+
+
+def test_a_name_with_markup_characters_prints_as_typed(client_user, therapist, therapist_api):
+    client_user.display_name = "Sam <b> & Co"
+    client_user.save()
+    ShareGrantFactory(client=client_user, therapist=therapist, accepted_at=START)
+    checkin_at(client_user, START + timedelta(days=1))
+    with time_machine.travel(START + timedelta(days=2), tick=False):
+        response = therapist_api.get(f"/api/v1/clients/{client_user.id}/report/")
+    assert response.status_code == 200
+    text, pages = text_of(response.content)
+    assert "Session report: Sam <b> & Co" in text
+    assert pages == 1

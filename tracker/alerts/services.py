@@ -201,7 +201,8 @@ def alert_emails_job(*, now: datetime) -> int:
     sent. Alerts are claimed (`emailed_at`) before sending; a failed send releases them for the next tick."""
     due = list(
         visible_alerts(now=now)
-        .filter(emailed_at__isnull=True)
+        # Only therapists who can open the dashboard now (an unverified one could not see the alert).
+        .filter(emailed_at__isnull=True, therapist__is_active=True, therapist__is_verified=True)
         .order_by("fired_at")
         .values_list("therapist_id", "id")[:1000]
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from io import BytesIO
 
 from django.utils import timezone
+from django.utils.html import escape
 from reportlab.graphics.charts.lineplots import LinePlot
 from reportlab.graphics.shapes import Drawing, Line, String
 from reportlab.lib import colors
@@ -70,7 +71,8 @@ def session_report_pdf(report: dict) -> bytes:
     body.fontSize, body.leading = 9, 11
     story: list = []
     client = report["client"]
-    story.append(Paragraph(f"Session report: {client.display_name or 'client'}", h1))
+    # Paragraph text is markup: a name like "A <b> & Co" must print as typed, not break the document.
+    story.append(Paragraph(f"Session report: {escape(client.display_name or 'client')}", h1))
     digest = report["digest"]
     story.append(
         Paragraph(

@@ -3,10 +3,13 @@
 Same rules as the API: only the therapist's own alerts through live shares in scope, 404 for any
 other id, an access-log row per client shown, never cached by the browser."""
 
+from zoneinfo import ZoneInfo
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -28,7 +31,9 @@ def alert_list(request):
     grants = {alert.grant_id: alert.grant for alert in alerts}
     sharing.access_log_write(grants=grants.values(), resource=AccessLogEntry.Resource.ALERTS, channel="web")
     rows = [{"alert": alert, "label": AlertKind(alert.kind).label} for alert in alerts]
-    return render(request, "dashboard/alerts.html", {"rows": rows})
+    # Times in the therapist's own zone, as on the other dashboard pages.
+    with timezone.override(ZoneInfo(request.user.timezone or "UTC")):
+        return render(request, "dashboard/alerts.html", {"rows": rows})
 
 
 @never_cache
