@@ -171,6 +171,8 @@ SCHEDULER_JOBS: list[str] = [
     "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
     "tracker.common.idempotency.idempotency_purge_job",
     "tracker.accounts.services.tokens_purge_job",  # expired device tokens (authentication skips them)
+    "tracker.alerts.services.alerts_evaluate_job",  # after the safety sweep (it reads its flags)
+    "tracker.alerts.services.alert_emails_job",  # right after: tells therapists of new alerts
 ]
 SCHEDULER_TICK_SECONDS = envint("SCHEDULER_TICK_SECONDS", "60")
 # How long a process keeps its instrument catalogue before re-reading it (changes made in the same
@@ -303,6 +305,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"],
         "RoleEnum": "tracker.accounts.models.User.Role",
+        "AlertKindEnum": "tracker.alerts.models.AlertKind",
+        "ScopesEnum": ["checkins", "regulation_logs", "notes", "summaries"],
+        "NotificationKindEnum": "notifications.models.deliveries.Delivery.Kind",
         # The sync ops: one enum for a push item's op (every entry type), one for a feed change's.
         "SyncPushOp": ["create", "update", "delete"],
         "SyncChangeOp": ["upsert", "delete"],
@@ -344,6 +349,16 @@ SYNC_BATCH_MAX_ITEMS = 500
 SYNC_PAGE_MAX = 500
 # A regulation log with intensity >= 9 and no recovery recorded this long after it happened is flagged.
 SAFETY_NO_RECOVERY_MINUTES = envint("SAFETY_NO_RECOVERY_MINUTES", "120")
+# --- Alerts the client agreed to (tracker/alerts; defaults documented in docs/alerts.md) -----------
+# "No check-in for N days": N. A weekly rhythm is the slowest the reminders offer, so a full week
+# plus a day of slack before the therapist hears of it.
+ALERT_NO_CHECKIN_DAYS = envint("ALERT_NO_CHECKIN_DAYS", "8")
+# "Distance to secure rising for K weeks": K week-over-week rises in a row (K + 1 weeks with check-ins).
+ALERT_DISTANCE_RISING_WEEKS = envint("ALERT_DISTANCE_RISING_WEEKS", "3")
+# A safety flag keeps its episode open this long after the latest flagged entry (or until acknowledged).
+ALERT_SAFETY_LOOKBACK_DAYS = envint("ALERT_SAFETY_LOOKBACK_DAYS", "7")
+# Where the therapist's alert email points (the dashboard's alert list is under it).
+PUBLIC_BASE_URL = os.getenv("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
 # Crisis resources by locale (JSON, see tracker/data/crisis_resources.json for the shape).
 CRISIS_RESOURCES_FILE = Path(
     os.getenv("CRISIS_RESOURCES_FILE", BASE_DIR / "tracker" / "data" / "crisis_resources.json")

@@ -2,9 +2,11 @@ from django.urls import path
 
 import tracker.common.api.converters  # noqa: F401 - registers the anyuuid path converter
 from tracker.accounts.api import views as accounts
+from tracker.alerts.api import views as alerts
 from tracker.data_rights.api import views as export
 from tracker.entries.api import checkins, instruments, regulation, sync
 from tracker.insights.api import views as trends
+from tracker.reports.api import views as reports
 from tracker.sharing.api import clients, shares
 from tracker.sharing.resources import RESOURCES
 
@@ -35,6 +37,15 @@ urlpatterns = [
     path("shares/<anyuuid:pk>/", shares.GrantDetailView.as_view(), name="share-detail"),
     path("shares/<anyuuid:pk>/access-log/", shares.AccessLogView.as_view(), name="share-access-log"),
     path("shares/<anyuuid:pk>/preview/", shares.PreviewView.as_view(), name="share-preview"),
+    path("shares/<anyuuid:pk>/alert-rules/", alerts.AlertRuleListView.as_view(), name="share-alert-rules"),
+    path(
+        "shares/<anyuuid:pk>/alert-rules/<str:kind>/",
+        alerts.AlertRuleDetailView.as_view(),
+        name="share-alert-rule-detail",
+    ),
+    # The therapist's alerts.
+    path("alerts/", alerts.AlertListView.as_view(), name="alerts"),
+    path("alerts/<anyuuid:pk>/acknowledge/", alerts.AlertAcknowledgeView.as_view(), name="alert-acknowledge"),
     # The therapist's view of clients who share.
     path("clients/", clients.ClientListView.as_view(), name="clients"),
     path("clients/<anyuuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),
@@ -51,4 +62,5 @@ urlpatterns = [
     path("clients/<anyuuid:client_id>/digest/", clients.ClientDigestView.as_view(), name="client-digest"),
     path("clients/<anyuuid:client_id>/export/", export.ClientExportView.as_view(), name="client-export"),
     path("clients/<anyuuid:client_id>/sessions/", clients.ClientSessionsView.as_view(), name="client-sessions"),
+    path("clients/<anyuuid:client_id>/report/", reports.ClientReportView.as_view(), name="client-report"),
 ]

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.apps import apps
+from django.conf import settings
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.contrib.auth.models import Group, Permission
 from django.db import connection, models
@@ -22,9 +23,10 @@ from tests.factories import DEFAULT_PASSWORD, UserFactory
 from tests.helpers import assert_error
 from tests.notifications.factories import make_schedule, make_summary
 from tests.sharing.factories import RegulationLogFactory
+from tracker.alerts.services import alert_acknowledge, alerts_evaluate_job
 from tracker.common.idempotency import idempotency_claim, idempotency_store, request_fingerprint
 from tracker.entries.services.checkins import checkin_delete
-from tracker.models import AccessLogEntry, CheckIn, ShareGrant, User
+from tracker.models import AccessLogEntry, Alert, CheckIn, ShareGrant, User
 from tracker.sharing.services import access_log_write, invite_accept, invite_create, session_mark
 
 pytestmark = pytest.mark.django_db
@@ -76,6 +78,11 @@ def populate(user: User, *, therapist: User, size: int = 1, tag: str = "") -> Sh
     grant = _share(user, therapist)
     invite_create(client=user, scopes=["checkins"])  # an invite not used yet
     session_mark(grant=grant)
+    # Evaluated as if the client went quiet for longer than the no-check-in rule allows, the real job
+    # raises an alert; the therapist acknowledges it.
+    alerts_evaluate_job(now=timezone.now() + timedelta(days=settings.ALERT_NO_CHECKIN_DAYS + 1))
+    for alert in Alert.objects.filter(grant=grant):
+        alert_acknowledge(alert=alert, by=therapist)
     for _ in range(size):
         access_log_write(grants=[grant], resource="checkins", channel="api")
     # A remembered answer to a POST sent with an Idempotency-Key.
@@ -206,6 +213,8 @@ def rows_per_key(user_id) -> dict[str, int]:
 
 
 THERAPIST_SIDE = {
+    "tracker.Alert.therapist",
+    "tracker.Alert.acknowledged_by",
     "tracker.ShareGrant.therapist",
     "tracker.TherapySession.therapist",
     "tracker.AccessLogEntry.therapist",

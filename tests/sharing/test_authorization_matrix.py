@@ -67,6 +67,23 @@ ROUTES = [
         logged_as="client_page",
     ),
     Route("web mark session", "post", "/dashboard/clients/{client}/sessions/", ANY, 302, web=True),
+    Route(
+        "api session report",
+        "get",
+        "/api/v1/clients/{client}/report/",
+        ("checkins", "regulation_logs", "summaries"),
+        200,
+        logged_as="report",
+    ),
+    Route(
+        "web session report",
+        "get",
+        "/dashboard/clients/{client}/report/",
+        ("checkins", "regulation_logs", "summaries"),
+        200,
+        web=True,
+        logged_as="report",
+    ),
 ]
 
 
@@ -167,6 +184,7 @@ CLIENT_SIDE = [
     ("delete", "/api/v1/shares/{grant}"),
     ("get", "/api/v1/shares/{grant}/access-log"),
     ("get", "/api/v1/shares/{grant}/preview"),
+    ("get", "/api/v1/shares/{grant}/alert-rules/"),
 ]
 
 

@@ -1,4 +1,5 @@
 from tracker.accounts.models import DeviceToken, User
+from tracker.alerts.models import Alert, AlertKind, AlertRule
 from tracker.common.models import IdempotencyRecord
 from tracker.entries.models import ChangeCounter, CheckIn, Instrument, RegulationLog, SafetyReason
 from tracker.insights.models import WeeklySummary
@@ -6,6 +7,9 @@ from tracker.sharing.models import AccessLogEntry, Scope, ShareGrant, ShareInvit
 
 __all__ = [
     "AccessLogEntry",
+    "Alert",
+    "AlertKind",
+    "AlertRule",
     "ChangeCounter",
     "CheckIn",
     "DeviceToken",

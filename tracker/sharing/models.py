@@ -170,6 +170,8 @@ class AccessLogEntry(models.Model):
         DIGEST = "digest", "Since-last-session digest"
         CLIENT_PAGE = "client_page", "Dashboard client page"
         EXPORT = "export", "FHIR export of the shared data"
+        ALERTS = "alerts", "Alerts"
+        REPORT = "report", "Session report (PDF)"
 
     class Channel(models.TextChoices):
         API = "api", "API"

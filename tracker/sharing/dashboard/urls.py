@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from tracker.alerts.dashboard import views as alerts
 from tracker.sharing.dashboard import views
 from tracker.sharing.dashboard.forms import TherapistLoginForm
 
@@ -25,4 +26,7 @@ urlpatterns = [
         name="summary",
     ),
     path("clients/<uuid:client_id>/sessions/", views.session_create, name="session-create"),
+    path("clients/<uuid:client_id>/report/", views.client_report_pdf, name="client-report"),
+    path("alerts/", alerts.alert_list, name="alerts"),
+    path("alerts/<uuid:alert_id>/acknowledge/", alerts.alert_acknowledge, name="alert-acknowledge"),
 ]

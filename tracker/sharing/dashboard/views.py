@@ -16,8 +16,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from tracker.alerts.selectors import open_alerts_for_grant
 from tracker.insights.scoring import distance_to_secure, quadrant
 from tracker.models import AccessLogEntry, Scope
+from tracker.reports.download import report_response
 from tracker.sharing import services as sharing
 from tracker.sharing.dashboard import charts
 from tracker.sharing.resources import (
@@ -143,6 +145,7 @@ def client_page_context(grant) -> dict:
         context["regulation"] = trend["regulation"]
         context["strategy_chart"] = charts.strategy_drop_svg(trend["regulation"]["strategies"])
     context["digest"] = digest_for_grant(grant=grant)
+    context["open_alerts"] = list(open_alerts_for_grant(grant=grant))
     return context
 
 
@@ -196,3 +199,16 @@ def session_create(request, client_id):
     sharing.session_mark(grant=grant)
     messages.success(request, "Session marked. The digest now starts from it.")
     return redirect("dashboard:client", client_id=client_id)
+
+
+@never_cache
+@login_required
+@require_GET
+@_in_therapists_timezone
+def client_report_pdf(request, client_id):
+    """The session report download (the same PDF as the API's clients/{id}/report/)."""
+    try:
+        grant = shared_resource_or_404(therapist=request.user, client_id=client_id, scope=None)
+    except Http404:
+        return _not_found(request)
+    return report_response(grant=grant, channel=AccessLogEntry.Channel.WEB)

@@ -5,15 +5,26 @@ share; which of them a grant reaches is decided by the registry in tracker.shari
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db.models import Avg, Count, QuerySet
+from django.utils import timezone
 
+from tracker.common.weeks import WEEK, local_week_start
 from tracker.entries.selectors.entries import checkin_list, regulation_log_list
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
-from tracker.insights.selectors import DEFAULT_WEEKS, directions_for_users, trend_for_user
-from tracker.models import CheckIn, RegulationLog, ShareGrant, WeeklySummary
+from tracker.insights.selectors import (
+    COMPLETE,
+    DEFAULT_WEEKS,
+    directions_for_users,
+    points_from_rows,
+    trend_config,
+    trend_for_user,
+)
+from tracker.models import CheckIn, Instrument, RegulationLog, ShareGrant, WeeklySummary
 from tracker.sharing.selectors.grants import last_session_at
 
 DIGEST_BASELINE_DAYS = 14
@@ -45,6 +56,70 @@ def directions_for_clients(*, grants: list[ShareGrant], now: datetime | None = N
     SQL weekly means of only the weeks it depends on (`insights.selectors.directions_for_users`), so
     neither the rows read nor the work per client grow with the length of a client's history."""
     return directions_for_users(users=[g.client for g in grants], now=now)
+
+
+def trend_reports_for_clients(*, clients: dict, now: datetime | None = None) -> dict:
+    """client_id → the trend engine's full report (default window) for many clients, in two queries.
+
+    Used by the alert rules (reliable change, weekly distance), which need more than the list's one word.
+
+    `trend_for_user` costs two queries per client; the list instead reads every listed client's
+    check-in scores at once (and the instruments' metadata once), groups them into each client's own
+    local weeks here, and runs the same engine (`trends.trend_report`) per client, so the list and
+    the client page always agree. The cost is rows, not round trips: a client's whole history is
+    read because the reliable-change baseline is their first two weeks."""
+    now = now or timezone.now()
+    if not clients:
+        return {}
+    rows_by_client: dict = defaultdict(list)
+    # Only check-ins in the global series (an ECR-RS check-in missing a target is not), as on the client page.
+    for user_id, *row in CheckIn.objects.filter(
+        COMPLETE, user_id__in=list(clients), deleted_at__isnull=True, occurred_at__lte=now
+    ).values_list("user_id", "occurred_at", "instrument_id", "anxiety", "avoidance", "distance_to_secure"):
+        rows_by_client[user_id].append(row)
+    instrument_ids = {row[1] for rows in rows_by_client.values() for row in rows}
+    instruments = {
+        i["id"]: i
+        for i in Instrument.objects.filter(id__in=instrument_ids).values(
+            "id", "code", "version", "definition__metadata"
+        )
+    }
+    config = trend_config()
+    reports = {}
+    for client_id, client in clients.items():
+        zone = ZoneInfo(client.timezone)
+        sums: dict[tuple, list[float]] = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
+        for occurred_at, instrument_id, anxiety, avoidance, distance in rows_by_client.get(client_id, ()):
+            total = sums[(local_week_start(occurred_at, zone), instrument_id)]
+            total[0] += 1
+            total[1] += anxiety
+            total[2] += avoidance
+            total[3] += distance
+        history, metadata = points_from_rows(
+            {
+                "week": week,
+                "instrument__code": instruments[instrument_id]["code"],
+                "instrument__version": instruments[instrument_id]["version"],
+                "instrument__definition__metadata": instruments[instrument_id]["definition__metadata"],
+                "n": n,
+                "anxiety_sum": anxiety,
+                "avoidance_sum": avoidance,
+                "distance_sum": distance,
+            }
+            for (week, instrument_id), (n, anxiety, avoidance, distance) in sorted(sums.items())
+        )
+        current = local_week_start(now, zone)
+        window = [current - WEEK * (DEFAULT_WEEKS - 1 - i) for i in range(DEFAULT_WEEKS)]
+        report = trends.trend_report(
+            history=[p for p in history if p.week_start <= current],
+            window=window,
+            episodes=(),
+            families=STRATEGY_FAMILY,
+            instrument_metadata=metadata,
+            config=config,
+        )
+        reports[client_id] = report
+    return reports
 
 
 # --- the "since last session" digest ----------------------------------------------------------------
