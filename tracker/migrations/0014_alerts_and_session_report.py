@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='accesslogentry',
             name='resource',
-            field=models.CharField(choices=[('client_list', 'Client list status line'), ('checkins', 'Check-ins'), ('regulation_logs', 'Regulation logs'), ('trends', 'Trends'), ('summaries', 'Weekly summaries'), ('digest', 'Since-last-session digest'), ('client_page', 'Dashboard client page'), ('alerts', 'Alerts'), ('report', 'Session report (PDF)')], max_length=32),
+            field=models.CharField(choices=[('client_list', 'Client list status line'), ('checkins', 'Check-ins'), ('regulation_logs', 'Regulation logs'), ('trends', 'Trends'), ('summaries', 'Weekly summaries'), ('digest', 'Since-last-session digest'), ('client_page', 'Dashboard client page'), ('export', 'FHIR export of the shared data'), ('alerts', 'Alerts'), ('report', 'Session report (PDF)')], max_length=32),
         ),
         migrations.CreateModel(
             name='AlertRule',
