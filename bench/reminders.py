@@ -52,9 +52,9 @@ def _seed(cursor, users: int, checkin_share: float, device_share: float) -> None
     cursor.execute(
         """
         INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, is_verified, timezone,
-                                  locale, is_active, is_staff, date_joined)
+                                  locale, country, is_active, is_staff, date_joined)
         SELECT gen_random_uuid(), '!', false, 'bench' || g || '@bench.invalid', '', 'client', false,
-               (%s::text[])[1 + g %% %s], 'en', true, false, now()
+               (%s::text[])[1 + g %% %s], 'en', '', true, false, now()
         FROM generate_series(1, %s) AS g
         """,
         [TIMEZONES, len(TIMEZONES), users],
@@ -78,9 +78,9 @@ def _seed(cursor, users: int, checkin_share: float, device_share: float) -> None
         """
         INSERT INTO tracker_checkin (id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at,
             deleted_at, instrument_id, responses, anxiety, avoidance, self_model, other_model, distance_to_secure,
-            quadrant, extra_scores, revision, change_seq)
+            quadrant, extra_scores, safety_flag, safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), id, %s, 0, '', now(), now(), NULL,
-               (SELECT id FROM tracker_instrument WHERE code = 'bench'), '[]', 4, 4, 4, 4, 0, 'secure', '{}', 1, 1
+               (SELECT id FROM tracker_instrument WHERE code = 'bench'), '[]', 4, 4, 4, 4, 0, 'secure', '{}', false, '', 1, 1
         FROM tracker_user WHERE random() < %s
         """,
         [SLOT - timedelta(hours=2), checkin_share],

@@ -46,9 +46,9 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
     cursor.execute(
         f"""
         INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, is_verified, timezone,
-                                  locale, is_active, is_staff, date_joined)
+                                  locale, country, is_active, is_staff, date_joined)
         SELECT gen_random_uuid(), '!', false, 'bench' || g || '@example.test', '', 'client', false,
-               ({tz_array})[1 + g %% {len(TIMEZONES)}], 'en', true, false, now()
+               ({tz_array})[1 + g %% {len(TIMEZONES)}], 'en', '', true, false, now()
         FROM generate_series(1, %s) AS g
         """,
         [users],
@@ -67,14 +67,14 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
         """
         INSERT INTO tracker_checkin (id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at,
                                      deleted_at, instrument_id, responses, anxiety, avoidance, self_model,
-                                     other_model, distance_to_secure, quadrant, extra_scores, revision, change_seq)
+                                     other_model, distance_to_secure, quadrant, extra_scores, safety_flag, safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), u.id,
                %s::timestamptz - make_interval(weeks => w) + make_interval(secs => (random() - 0.5) * 216000),
                0, '', now(), now(), NULL, %s, '[]'::jsonb, s.a, s.v, 8 - s.a, 8 - s.v,
                sqrt(power(greatest(0, s.v - 4), 2) + power(greatest(0, s.a - 4), 2)),
                CASE WHEN s.a >= 4 AND s.v >= 4 THEN 'fearful' WHEN s.a >= 4 THEN 'preoccupied'
                     WHEN s.v >= 4 THEN 'dismissing' ELSE 'secure' END,
-               '{}'::jsonb, 1, w * 1000 + k
+               '{}'::jsonb, false, '', 1, w * 1000 + k
         FROM tracker_user u
         CROSS JOIN generate_series(0, %s) AS w
         CROSS JOIN generate_series(1, %s) AS k
@@ -87,9 +87,9 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
         INSERT INTO tracker_regulationlog (id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at,
                                            deleted_at, trigger, trigger_target, emotions, intensity_before,
                                            intensity_after, strategies, reached_out, reached_out_helped,
-                                           recovery_minutes, safety_flag, revision, change_seq)
+                                           recovery_minutes, safety_flag, safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), u.id, %s::timestamptz, 0, '', now(), now(), NULL, 'conflict', '', '[]'::jsonb,
-               7, 3, '["breathing", "worry"]'::jsonb, random() < 0.5, NULL, (random() * 60)::int, false, 1, 1
+               7, 3, '["breathing", "worry"]'::jsonb, random() < 0.5, NULL, (random() * 60)::int, false, '', 1, 1
         FROM tracker_user u WHERE random() < %s
         """,
         [wednesday, log_share],
