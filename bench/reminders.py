@@ -80,7 +80,8 @@ def _seed(cursor, users: int, checkin_share: float, device_share: float) -> None
             deleted_at, instrument_id, responses, anxiety, avoidance, self_model, other_model, distance_to_secure,
             quadrant, extra_scores, safety_flag, safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), id, %s, 0, '', now(), now(), NULL,
-               (SELECT id FROM tracker_instrument WHERE code = 'bench'), '[]', 4, 4, 4, 4, 0, 'secure', '{}', false, '', 1, 1
+               (SELECT id FROM tracker_instrument WHERE code = 'bench'), '[]', 4, 4, 4, 4, 0, 'secure', '{}',
+               false, '', 1, 1
         FROM tracker_user WHERE random() < %s
         """,
         [SLOT - timedelta(hours=2), checkin_share],
