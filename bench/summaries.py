@@ -67,8 +67,8 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
         """
         INSERT INTO tracker_checkin (id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at,
                                      deleted_at, instrument_id, responses, anxiety, avoidance, self_model,
-                                     other_model, distance_to_secure, quadrant, extra_scores, safety_flag, safety_reason,
-                                     revision, change_seq)
+                                     other_model, distance_to_secure, quadrant, extra_scores, safety_flag,
+                                     safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), u.id,
                %s::timestamptz - make_interval(weeks => w) + make_interval(secs => (random() - 0.5) * 216000),
                0, '', now(), now(), NULL, %s, '[]'::jsonb, s.a, s.v, 8 - s.a, 8 - s.v,
