@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import statistics
 import subprocess
 import sys
 from urllib.parse import urlparse, urlunparse
