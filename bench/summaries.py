@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import statistics
 import sys
 import time
 from collections import defaultdict
@@ -34,7 +35,7 @@ def parse_args(argv=None):
     parser.add_argument("--history-weeks", type=int, default=4, help="Earlier weeks with check-ins too.")
     parser.add_argument("--log-share", type=float, default=0.3, help="Share of users with a regulation log.")
     parser.add_argument("--chunk", type=int, default=1000)
-    parser.add_argument("--floor-runs", type=int, default=3)
+    parser.add_argument("--floor-runs", type=int, default=3, help="Alternating floor/job rounds (medians).")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     parser.add_argument("--profile", action="store_true", help="Print the time spent per SQL statement.")
     parser.add_argument("--cprofile", action="store_true", help="Profile the Python side of the first run.")
@@ -46,9 +47,9 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
     cursor.execute(
         f"""
         INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, is_verified, timezone,
-                                  locale, is_active, is_staff, date_joined)
+                                  locale, country, is_active, is_staff, date_joined)
         SELECT gen_random_uuid(), '!', false, 'bench' || g || '@example.test', '', 'client', false,
-               ({tz_array})[1 + g %% {len(TIMEZONES)}], 'en', true, false, now()
+               ({tz_array})[1 + g %% {len(TIMEZONES)}], 'en', '', true, false, now()
         FROM generate_series(1, %s) AS g
         """,
         [users],
@@ -67,14 +68,15 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
         """
         INSERT INTO tracker_checkin (id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at,
                                      deleted_at, instrument_id, responses, anxiety, avoidance, self_model,
-                                     other_model, distance_to_secure, quadrant, extra_scores, revision, change_seq)
+                                     other_model, distance_to_secure, quadrant, extra_scores, safety_flag,
+                                     safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), u.id,
                %s::timestamptz - make_interval(weeks => w) + make_interval(secs => (random() - 0.5) * 216000),
                0, '', now(), now(), NULL, %s, '[]'::jsonb, s.a, s.v, 8 - s.a, 8 - s.v,
                sqrt(power(greatest(0, s.v - 4), 2) + power(greatest(0, s.a - 4), 2)),
                CASE WHEN s.a >= 4 AND s.v >= 4 THEN 'fearful' WHEN s.a >= 4 THEN 'preoccupied'
                     WHEN s.v >= 4 THEN 'dismissing' ELSE 'secure' END,
-               '{}'::jsonb, 1, w * 1000 + k
+               '{}'::jsonb, false, '', 1, w * 1000 + k
         FROM tracker_user u
         CROSS JOIN generate_series(0, %s) AS w
         CROSS JOIN generate_series(1, %s) AS k
@@ -87,12 +89,22 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
         INSERT INTO tracker_regulationlog (id, user_id, occurred_at, utc_offset_minutes, note, created_at, updated_at,
                                            deleted_at, trigger, trigger_target, emotions, intensity_before,
                                            intensity_after, strategies, reached_out, reached_out_helped,
-                                           recovery_minutes, safety_flag, revision, change_seq)
+                                           recovery_minutes, safety_flag, safety_reason, revision, change_seq)
         SELECT gen_random_uuid(), u.id, %s::timestamptz, 0, '', now(), now(), NULL, 'conflict', '', '[]'::jsonb,
-               7, 3, '["breathing", "worry"]'::jsonb, random() < 0.5, NULL, (random() * 60)::int, false, 1, 1
+               7, 3, '["breathing", "worry"]'::jsonb, random() < 0.5, NULL, (random() * 60)::int, false, '', 1, 1
         FROM tracker_user u WHERE random() < %s
         """,
         [wednesday, log_share],
+    )
+    # As the API leaves it: every user with entries has a change-feed counter at their last position.
+    cursor.execute(
+        """
+        INSERT INTO tracker_changecounter (user_id, last_seq)
+        SELECT user_id, max(change_seq) FROM (
+            SELECT user_id, change_seq FROM tracker_checkin
+            UNION ALL SELECT user_id, change_seq FROM tracker_regulationlog
+        ) e GROUP BY user_id
+        """
     )
     cursor.execute("ANALYZE tracker_user; ANALYZE tracker_checkin; ANALYZE tracker_regulationlog")
     cursor.execute("SELECT (SELECT count(*) FROM tracker_checkin), (SELECT count(*) FROM tracker_regulationlog)")
@@ -125,12 +137,23 @@ def _profile(enabled: bool):
         print(f"    {seconds:8.3f}s {count:5d}x  {shape}")
 
 
+# Writes the same (user, local week) rows as the job, each with the week's check-in count and means
+# in its payload. It does LESS than the job (a lower bound): no regulation figures, no primary-
+# instrument / week-over-week / tendency rules, no claiming; the bench says so in its note.
 FLOOR_SQL = """
-    SELECT c.user_id, (date_trunc('week', c.occurred_at AT TIME ZONE u.timezone))::date AS week,
-           count(*), avg(c.anxiety), avg(c.avoidance), avg(c.distance_to_secure)
-    FROM tracker_checkin c JOIN tracker_user u ON u.id = c.user_id
-    WHERE c.deleted_at IS NULL AND c.occurred_at >= %s AND c.occurred_at < %s
-    GROUP BY 1, 2
+    INSERT INTO tracker_weeklysummary (user_id, week_start, iso_year, iso_week, payload, computed_at, notified_at)
+    SELECT g.user_id, g.week, extract(isoyear FROM g.week)::int, extract(week FROM g.week)::int,
+           jsonb_build_object('week_start', g.week, 'checkins', g.n, 'anxiety', round(g.a::numeric, 4),
+                              'avoidance', round(g.v::numeric, 4), 'distance_to_secure', round(g.d::numeric, 4)),
+           %s, NULL
+    FROM (
+        SELECT c.user_id, (date_trunc('week', c.occurred_at AT TIME ZONE u.timezone))::date AS week,
+               count(*) AS n, avg(c.anxiety) AS a, avg(c.avoidance) AS v, avg(c.distance_to_secure) AS d
+        FROM tracker_checkin c JOIN tracker_user u ON u.id = c.user_id
+        WHERE c.deleted_at IS NULL AND c.occurred_at >= %s AND c.occurred_at < %s
+        GROUP BY 1, 2
+    ) g
+    WHERE g.week = DATE '2026-03-02'
 """
 
 
@@ -140,7 +163,7 @@ def main(argv=None) -> int:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import connection, transaction
 
     if connection.vendor != "postgresql":
         print("bench.summaries needs PostgreSQL: set DATABASE_URL=postgres://…", file=sys.stderr)
@@ -169,45 +192,68 @@ def main(argv=None) -> int:
         )
 
         scheduled_at = datetime(2026, 3, 4, 12, tzinfo=UTC)
-        schedule_unscheduled_users(now=scheduled_at, chunk=args.chunk)
         due_now = datetime(2026, 3, 9, 12, tzinfo=UTC)  # every zone's week of 2 March has ended
-
         # The floor covers exactly the UTC span of the summarised local weeks in every zone.
         lo = datetime(2026, 3, 1, 10, tzinfo=UTC)  # Auckland's Monday 2 March 00:00 (+13)
         hi = datetime(2026, 3, 9, 8, tzinfo=UTC)  # Los Angeles' Monday 9 March 00:00 (-7, after DST)
-        floor_times = []
-        for _ in range(args.floor_runs):
+
+        def reset() -> None:
             with connection.cursor() as cursor:
+                cursor.execute("DELETE FROM tracker_weeklysummary")
+                cursor.execute("UPDATE tracker_user SET next_summary_at = NULL")
+            schedule_unscheduled_users(now=scheduled_at, chunk=args.chunk)
+            with connection.cursor() as cursor:
+                cursor.execute("VACUUM ANALYZE tracker_weeklysummary")
+                cursor.execute("VACUUM ANALYZE tracker_user")
+
+        def written_keys() -> set:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT user_id, week_start, payload ->> 'checkins' FROM tracker_weeklysummary")
+                return set(cursor.fetchall())
+
+        floors, jobs, reruns = [], [], []
+        processed = written = 0
+        for round_no in range(args.floor_runs):
+            order = ("floor", "job") if round_no % 2 == 0 else ("job", "floor")
+            keys = {}
+            for side in order:
+                reset()
                 t0 = time.perf_counter()
-                cursor.execute(FLOOR_SQL, [lo, hi])
-                floor_rows = cursor.fetchall()
-                floor_times.append(time.perf_counter() - t0)
-        floor = min(floor_times)
+                if side == "floor":
+                    with transaction.atomic(), connection.cursor() as cursor:
+                        cursor.execute(FLOOR_SQL, [due_now, lo, hi])
+                    floors.append(time.perf_counter() - t0)
+                    keys["floor"] = written_keys()
+                    continue
+                with _profile(args.profile and round_no == 0):
+                    if args.cprofile and round_no == 0:
+                        import cProfile
+                        import pstats
 
-        t0 = time.perf_counter()
-        with _profile(args.profile):
-            if args.cprofile:
-                import cProfile
-                import pstats
+                        profiler = cProfile.Profile()
+                        processed = profiler.runcall(summaries_due_job, now=due_now, chunk=args.chunk)
+                        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+                    else:
+                        processed = summaries_due_job(now=due_now, chunk=args.chunk)
+                jobs.append(time.perf_counter() - t0)
+                keys["job"] = written_keys()
+                written = len(keys["job"])
+                # Replay the same week: every stored row is current, so nothing is computed or written.
+                with connection.cursor() as cursor:
+                    cursor.execute("UPDATE tracker_user SET next_summary_at = next_summary_at - %s", [WEEK])
+                t0 = time.perf_counter()
+                with _profile(args.profile and round_no == 0):
+                    summaries_due_job(now=due_now, chunk=args.chunk)
+                reruns.append(time.perf_counter() - t0)
+            if keys["floor"] != keys["job"]:
+                raise SystemExit(
+                    f"bench.summaries: floor and job wrote different rows ({len(keys['floor'] ^ keys['job'])})"
+                )
+            print(f"round {round_no + 1} ({order[0]} first): floor {floors[-1]:.3f}s  job {jobs[-1]:.3f}s  "
+                  f"re-run {reruns[-1]:.3f}s  rows equal (user, week, checkins)")  # fmt: skip
 
-                profiler = cProfile.Profile()
-                processed = profiler.runcall(summaries_due_job, now=due_now, chunk=args.chunk)
-                pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-            else:
-                processed = summaries_due_job(now=due_now, chunk=args.chunk)
-        job = time.perf_counter() - t0
-
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM tracker_weeklysummary")
-            written = cursor.fetchone()[0]
-            # Replay the same week: identical content, so the upsert writes nothing.
-            cursor.execute("UPDATE tracker_user SET next_summary_at = next_summary_at - %s", [WEEK])
-        t0 = time.perf_counter()
-        with _profile(args.profile):
-            summaries_due_job(now=due_now, chunk=args.chunk)
-        rerun = time.perf_counter() - t0
-
-        print(f"floor (one GROUP BY, {len(floor_rows)} rows fetched): {floor:.3f}s (best of {args.floor_runs})")
+        floor, job, rerun = (statistics.median(values) for values in (floors, jobs, reruns))
+        print(f"floor (INSERT … SELECT … GROUP BY, {written} rows): {floor:.3f}s (median of {args.floor_runs})")
         print(f"summaries_due_job: {processed} users, {written} summaries, chunk {args.chunk}: {job:.3f}s")
         print(f"re-run of the same week (nothing changes): {rerun:.3f}s")
         print(f"ratio job / floor: {job / floor:.2f}   re-run / floor: {rerun / floor:.2f}")

@@ -1,22 +1,29 @@
 """The reminder part of the scheduler tick: claim due schedules in batches, record, send, advance.
 
-Per batch, in one transaction and a fixed number of statements whatever the batch size:
-1. claim up to REMINDER_BATCH_SIZE due schedules: `SELECT … FOR UPDATE OF schedule, user SKIP LOCKED`
-   on PostgreSQL (a concurrent tick takes other rows). The user row is locked with the schedule, so
-   the tick never waits for a user lock: a user being erased (erasure holds `FOR UPDATE` on the user
-   row, then deletes the schedule) is skipped, and the ledger's foreign-key checks find the user row
-   already ours. One lock order, no deadlock; on SQLite a conditional `UPDATE … SET claim_token` whose
-   WHERE re-checks `next_due_at <= now` (SQLite serialises writers, so the claim is exclusive);
-2. one query for who checked in since their previous slot (skip_if_done);
-3. the ledger: INSERT … ON CONFLICT DO NOTHING RETURNING, then inbox items and push/email dispatches
-   for the rows won (notifications.services.ledger);
-4. advance every claimed schedule's `next_due_at` with one bulk UPDATE.
+Per batch, in one transaction and a fixed number of statements whatever the batch size (issue 14:
+three on PostgreSQL, down from seven):
+1. claim up to REMINDER_BATCH_SIZE due schedules as plain tuples (no ORM objects):
+   `SELECT … FOR UPDATE OF schedule, user SKIP LOCKED` on PostgreSQL (a concurrent tick takes other
+   rows), which also answers skip_if_done (an `EXISTS` on the user's check-ins since their previous
+   slot). The user row is locked with the schedule, so the tick never waits for a user lock: a user
+   being erased (erasure holds `FOR UPDATE` on the user row, then deletes the schedule) is skipped,
+   and the ledger's foreign-key checks find the user row already ours. One lock order, no deadlock.
+   On SQLite a conditional `UPDATE … SET claim_token` whose WHERE re-checks `next_due_at <= now`
+   (SQLite serialises writers, so the claim is exclusive), then the rows and the check-in lookup;
+2. the ledger, inbox items and push/email dispatches for the rows won: one chained statement on
+   PostgreSQL (notifications.services.ledger);
+3. advance every claimed schedule's `next_due_at` with one bulk UPDATE.
+Slot maths (`next_due`, quiet hours at send time) is memoised per distinct (zone, schedule shape,
+slot), so a batch of users sharing a zone and a schedule computes it once.
 Push and email leave afterwards, from the dispatch outbox (notifications.services.dispatch)."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -26,52 +33,107 @@ from notifications.content import NUDGE_DEEP_LINK, nudge_text
 from notifications.models import Delivery, ReminderSchedule
 from notifications.planning import plan_slot
 from notifications.services.ledger import DeliveryDraft, deliveries_record
-from notifications.services.schedules import schedule_next_due
+from notifications.services.schedules import next_due
 from notifications.slots import in_quiet_hours
 from tracker.common.sql import update_rows
-from tracker.models import CheckIn
+from tracker.models import CheckIn, User
 
-CLAIM_FIELDS = (
-    "id",
-    "user_id",
-    "enabled",
-    "times",
-    "weekdays",
-    "quiet_start",
-    "quiet_end",
-    "skip_if_done",
-    "channels",
-    "paused_until",
-    "next_due_at",
-    "last_slot_at",
-    "unopened_streak",
-    "backoff_skipped_last",
-    "sent_count",
-    "user__timezone",
-)
+
+class Claimed(NamedTuple):
+    """One claimed schedule, as the claim statement returns it."""
+
+    id: int
+    user_id: uuid.UUID
+    enabled: bool
+    times: list
+    weekdays: list
+    quiet_start: time | None
+    quiet_end: time | None
+    skip_if_done: bool
+    channels: list
+    paused_until: datetime | None
+    next_due_at: datetime
+    last_slot_at: datetime | None
+    unopened_streak: int
+    backoff_skipped_last: bool
+    sent_count: int
+    timezone: str
+    checked_in: bool
+
+
+class Advance(NamedTuple):
+    """What the tick writes back to one schedule (attribute names are the model's)."""
+
+    id: int
+    next_due_at: datetime | None
+    last_slot_at: datetime
+    unopened_streak: int
+    backoff_skipped_last: bool
+    sent_count: int
+    claim_token: None = None
+
+
+CLAIM_COLUMNS = [f for f in Claimed._fields if f not in ("timezone", "checked_in")]
 UPDATED_FIELDS = ["next_due_at", "last_slot_at", "unopened_streak", "backoff_skipped_last", "sent_count", "claim_token"]
 
 
-def _claim(*, now: datetime, limit: int) -> list[ReminderSchedule]:
+def _claim_postgres(*, now: datetime, limit: int) -> list[Claimed]:
+    quote = connection.ops.quote_name
+    schedules, users, checkins = (quote(m._meta.db_table) for m in (ReminderSchedule, User, CheckIn))
+    columns = ", ".join(f"s.{quote(ReminderSchedule._meta.get_field(name).column)}" for name in CLAIM_COLUMNS)
+    # Only quoted identifiers are interpolated; `now` and `limit` are parameters.
+    sql = f"""
+        SELECT {columns}, u.timezone,
+               s.skip_if_done AND EXISTS (
+                   SELECT 1 FROM {checkins} c
+                   WHERE c.user_id = s.user_id AND c.deleted_at IS NULL AND c.occurred_at <= %(now)s
+                     AND c.occurred_at >= COALESCE(s.last_slot_at, s.next_due_at - interval '1 day')
+               )
+        FROM {schedules} s JOIN {users} u ON u.id = s.user_id
+        WHERE s.next_due_at <= %(now)s
+        ORDER BY s.next_due_at, s.id
+        LIMIT %(limit)s
+        FOR UPDATE OF s, u SKIP LOCKED
+    """  # noqa: S608
+    json_columns = [i for i, name in enumerate(CLAIM_COLUMNS) if name in ("times", "weekdays", "channels")]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {"now": now, "limit": limit})
+        rows = cursor.fetchall()
+    claimed = []
+    for row in rows:
+        row = list(row)
+        for i in json_columns:  # Django leaves jsonb undecoded on raw cursors
+            if isinstance(row[i], str):
+                row[i] = json.loads(row[i])
+        claimed.append(Claimed(*row))
+    return claimed
+
+
+def _claim_sqlite(*, now: datetime, limit: int) -> list[Claimed]:
     due = ReminderSchedule.objects.filter(next_due_at__lte=now).order_by("next_due_at", "id")
-    if connection.features.has_select_for_update_skip_locked:
-        return list(
-            due.select_for_update(skip_locked=True, of=("self", "user"))
-            .select_related("user")
-            .only(*CLAIM_FIELDS)[:limit]
-        )
     token = uuid.uuid4()
     claimed = ReminderSchedule.objects.filter(id__in=due.values("id")[:limit], next_due_at__lte=now).update(
         claim_token=token
     )
     if not claimed:
         return []
-    return list(ReminderSchedule.objects.filter(claim_token=token).select_related("user").only(*CLAIM_FIELDS))
+    rows = list(
+        ReminderSchedule.objects.filter(claim_token=token)
+        .order_by("next_due_at", "id")
+        .values_list(*CLAIM_COLUMNS, "user__timezone")
+    )
+    checked_in = _checked_in_since(rows, now=now)
+    return [Claimed(*row, row[1] in checked_in) for row in rows]
 
 
-def _checked_in_since(schedules: list[ReminderSchedule], *, now: datetime) -> set:
+def _checked_in_since(rows: list[tuple], *, now: datetime) -> set:
     """Users (with skip_if_done) who have a non-deleted check-in since their previous slot: one query."""
-    since = {s.user_id: s.last_slot_at or (s.next_due_at - timedelta(days=1)) for s in schedules if s.skip_if_done}
+    index = {name: i for i, name in enumerate(CLAIM_COLUMNS)}
+    since = {
+        row[index["user_id"]]: row[index["last_slot_at"]] or (row[index["next_due_at"]] - timedelta(days=1))
+        for row in rows
+        if row[index["skip_if_done"]]
+    }
     if not since:
         return set()
     latest = (
@@ -85,59 +147,70 @@ def _checked_in_since(schedules: list[ReminderSchedule], *, now: datetime) -> se
     return {user_id for user_id, at in latest if at >= since[user_id]}
 
 
+@lru_cache(maxsize=4096)
+def _quiet_at(now: datetime, tz_name: str, quiet_start: time | None, quiet_end: time | None) -> bool:
+    return in_quiet_hours(now, tz_name=tz_name, quiet_start=quiet_start, quiet_end=quiet_end)
+
+
 def _process_batch(*, now: datetime) -> int:
     grace = timedelta(seconds=settings.REMINDER_GRACE_SECONDS)
+    backoff_after = settings.REMINDER_BACKOFF_AFTER
+    claim = _claim_postgres if connection.features.has_select_for_update_skip_locked else _claim_sqlite
     with transaction.atomic():
-        schedules = _claim(now=now, limit=settings.REMINDER_BATCH_SIZE)
+        schedules = claim(now=now, limit=settings.REMINDER_BATCH_SIZE)
         if not schedules:
             return 0
-        checked_in = _checked_in_since(schedules, now=now)
         drafts: list[DeliveryDraft] = []
-        plans = {}
-        for schedule in schedules:
-            slot = schedule.next_due_at
-            tz_name = schedule.user.timezone
-            following = schedule_next_due(schedule=schedule, tz_name=tz_name, after=slot)
+        plans = []
+        for row in schedules:
+            slot = row.next_due_at
+            following = next_due(
+                enabled=row.enabled,
+                tz_name=row.timezone,
+                times=tuple(row.times),
+                weekdays=tuple(row.weekdays),
+                quiet_start=row.quiet_start,
+                quiet_end=row.quiet_end,
+                paused_until=row.paused_until,
+                after=slot,
+            )
             plan = plan_slot(
                 slot=slot,
                 following=following,
                 now=now,
                 grace=grace,
-                checked_in=schedule.user_id in checked_in,
-                unopened_streak=schedule.unopened_streak,
-                backoff_skipped_last=schedule.backoff_skipped_last,
-                backoff_after=settings.REMINDER_BACKOFF_AFTER,
-                quiet_at_send=in_quiet_hours(
-                    now, tz_name=tz_name, quiet_start=schedule.quiet_start, quiet_end=schedule.quiet_end
-                ),
+                checked_in=row.checked_in,
+                unopened_streak=row.unopened_streak,
+                backoff_skipped_last=row.backoff_skipped_last,
+                backoff_after=backoff_after,
+                quiet_at_send=_quiet_at(now, row.timezone, row.quiet_start, row.quiet_end),
             )
-            title, body = nudge_text(sent_count=schedule.sent_count, user_offset=schedule.user_id.int % 7)
             sent = plan.status == Delivery.Status.SENT
+            title, body = nudge_text(sent_count=row.sent_count, user_offset=row.user_id.int % 7) if sent else ("", "")
             drafts.append(
                 DeliveryDraft(
-                    user_id=schedule.user_id,
+                    user_id=row.user_id,
                     kind=Delivery.Kind.NUDGE,
                     slot=slot,
                     status=plan.status,
                     skip_reason=plan.skip_reason,
-                    title=title if sent else "",
-                    body=body if sent else "",
+                    title=title,
+                    body=body,
                     deep_link=NUDGE_DEEP_LINK if sent else "",
-                    channels=tuple(schedule.channels),
+                    channels=tuple(row.channels),
                 )
             )
-            plans[schedule.id] = (plan, following)
+            plans.append((plan, following))
         won = deliveries_record(drafts=drafts, now=now)
-        for schedule, draft in zip(schedules, drafts, strict=True):
-            plan, following = plans[schedule.id]
+        advances = []
+        for row, draft, (plan, following) in zip(schedules, drafts, plans, strict=True):
             if draft.key in won:  # counters move only for the slot this tick owns
-                schedule.unopened_streak = plan.unopened_streak
-                schedule.backoff_skipped_last = plan.backoff_skipped_last
-                schedule.sent_count += plan.status == Delivery.Status.SENT
-            schedule.last_slot_at = schedule.next_due_at
-            schedule.next_due_at = following
-            schedule.claim_token = None
-        update_rows(ReminderSchedule, schedules, UPDATED_FIELDS)
+                streak, skipped_last = plan.unopened_streak, plan.backoff_skipped_last
+                sent_count = row.sent_count + (plan.status == Delivery.Status.SENT)
+            else:
+                streak, skipped_last, sent_count = row.unopened_streak, row.backoff_skipped_last, row.sent_count
+            advances.append(Advance(row.id, following, row.next_due_at, streak, skipped_last, sent_count))
+        update_rows(ReminderSchedule, advances, UPDATED_FIELDS)  # duck-typed: attribute names are the model's
         return len(schedules)
 
 

@@ -18,6 +18,10 @@ class WeeklySummary(models.Model):
     payload = models.JSONField(help_text="Weekly series point, statistics and regulation figures.")
     computed_at = models.DateTimeField()
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The user's change-feed position (`ChangeCounter.last_seq`) read before the payload was computed:
+    # every create, edit or delete of their entries moves it, so the job skips a (user, week) whose row
+    # carries the current position (nothing changed since). NULL: never matched, always recomputed.
+    source_seq = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -52,6 +52,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from uuid import UUID
 
 from django.conf import settings
@@ -68,7 +69,7 @@ from tracker.common.weeks import (
 from tracker.entries.vocabularies import STRATEGY_FAMILY
 from tracker.insights import trends
 from tracker.insights.contracts import WEEKLY_SUMMARY_SCHEMA, RegulationFigures, WeeklySummaryPayload, WeekOverWeek
-from tracker.models import User
+from tracker.models import ChangeCounter, User, WeeklySummary
 
 PAYLOAD_SCHEMA = WEEKLY_SUMMARY_SCHEMA
 
@@ -100,6 +101,16 @@ def week_due_at(*, tz: str, due_at: datetime) -> date:
     return local_week_start(due_at - summary_delay() - timedelta(microseconds=1), tz)
 
 
+# Per (zone, instant) and (day, zone) caches: a chunk's users share a handful of zones and due instants.
+# The delay is part of the key: settings may change between runs (and do in tests).
+@lru_cache(maxsize=8192)
+def _week_due_at(tz: str, due_at: datetime, delay: timedelta) -> date:
+    return local_week_start(due_at - delay - timedelta(microseconds=1), tz)
+
+
+_local_midnight = lru_cache(maxsize=8192)(local_midnight_utc)
+
+
 # --- SQL helpers: one JSON parameter carries a whole chunk of rows ----------------------------------
 
 
@@ -125,19 +136,20 @@ def _db_datetime(value: datetime, pg: bool) -> str:
     return value.isoformat() if pg else str(value.astimezone(UTC).replace(tzinfo=None))
 
 
+@lru_cache(maxsize=8192)
+def _bounds_param(week_start: date, tz: str, pg: bool) -> tuple[str, str, str]:
+    """(week_start, lo, hi) as the SQL parameter wants them, once per (week, timezone): a chunk holds
+    thousands of users but only a handful of zones, so zoneinfo runs per zone, not per user."""
+    lo, hi = local_week_bounds(week_start, tz)
+    return week_start.isoformat(), _db_datetime(lo, pg), _db_datetime(hi, pg)
+
+
 def _ranges_param(targets: Sequence[Target]) -> str:
     pg = _postgres()
     rows = []
     for target in targets:
-        lo, hi = local_week_bounds(target.week_start, target.timezone)
-        rows.append(
-            {
-                "user_id": _db_uuid(target.user_id, pg),
-                "week_start": target.week_start.isoformat(),
-                "lo": _db_datetime(lo, pg),
-                "hi": _db_datetime(hi, pg),
-            }
-        )
+        week, lo, hi = _bounds_param(target.week_start, target.timezone, pg)
+        rows.append({"user_id": _db_uuid(target.user_id, pg), "week_start": week, "lo": lo, "hi": hi})
     return json.dumps(rows)
 
 
@@ -367,8 +379,9 @@ def _delete_summaries(keys: Sequence[tuple[UUID, date]]) -> None:
         cursor.execute(sql, [param])
 
 
-def _upsert_summaries(rows: Sequence[tuple[UUID, date, dict]], *, computed_at: datetime) -> None:
-    """INSERT … ON CONFLICT (user, week) DO UPDATE, touching only rows whose payload changed."""
+def _upsert_summaries(rows: Sequence[tuple[UUID, date, dict, int | None]], *, computed_at: datetime) -> None:
+    """INSERT … ON CONFLICT (user, week) DO UPDATE, touching only rows whose payload or source position
+    changed; `computed_at` moves only with the payload."""
     if not rows:
         return
     pg = _postgres()
@@ -380,17 +393,26 @@ def _upsert_summaries(rows: Sequence[tuple[UUID, date, dict]], *, computed_at: d
                 "iso_year": week.isocalendar()[0],
                 "iso_week": week.isocalendar()[1],
                 "payload": payload,
+                "source_seq": seq,
             }
-            for user_id, week, payload in rows
+            for user_id, week, payload, seq in rows
         ],
         sort_keys=True,
     )
-    columns = {"user_id": "uuid", "week_start": "date", "iso_year": "int", "iso_week": "int", "payload": "jsonb"}
+    columns = {
+        "user_id": "uuid",
+        "week_start": "date",
+        "iso_year": "int",
+        "iso_week": "int",
+        "payload": "jsonb",
+        "source_seq": "bigint",
+    }
     changed = "IS DISTINCT FROM" if _postgres() else "IS NOT"
     # SQLite needs the WHERE after INSERT … SELECT … JOIN to parse the ON CONFLICT clause.
     sql = f"""
-        INSERT INTO tracker_weeklysummary (user_id, week_start, iso_year, iso_week, payload, computed_at, notified_at)
-        SELECT v.user_id, v.week_start, v.iso_year, v.iso_week, v.payload, %s, NULL
+        INSERT INTO tracker_weeklysummary (user_id, week_start, iso_year, iso_week, payload, computed_at, notified_at,
+                                           source_seq)
+        SELECT v.user_id, v.week_start, v.iso_year, v.iso_week, v.payload, %s, NULL, v.source_seq
         FROM {_json_rows("v", columns)}
         JOIN tracker_user u ON u.id = v.user_id
         WHERE TRUE
@@ -398,21 +420,65 @@ def _upsert_summaries(rows: Sequence[tuple[UUID, date, dict]], *, computed_at: d
             payload = excluded.payload,
             iso_year = excluded.iso_year,
             iso_week = excluded.iso_week,
-            computed_at = excluded.computed_at
+            computed_at = CASE WHEN tracker_weeklysummary.payload {changed} excluded.payload
+                               THEN excluded.computed_at ELSE tracker_weeklysummary.computed_at END,
+            source_seq = excluded.source_seq
         WHERE tracker_weeklysummary.payload {changed} excluded.payload
+           OR tracker_weeklysummary.source_seq {changed} excluded.source_seq
     """  # noqa: S608 - only fixed identifiers are interpolated; the data is bound parameters
     with connection.cursor() as cursor:
         cursor.execute(sql, [_db_datetime(computed_at, pg), param])
 
 
-def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
+def source_positions(targets: Sequence[Target], ranges: str | None = None) -> dict[tuple[UUID, date], tuple]:
+    """Per target: (the user's change-feed position now, whether its stored summary is current).
+
+    Current = a row exists for that (user, week), written at this very position by this payload
+    schema. The position moves with every create, edit or delete of any of the user's entries (the
+    sync feed's counter), so an unchanged position means none of the week's inputs (its entries and
+    the previous week's, for `week_over_week`) changed since. Read *before* the aggregates: an entry
+    committed in between makes the stored position lag, so it is recomputed next time (never missed)."""
+    if not targets:
+        return {}
+    counters = connection.ops.quote_name(ChangeCounter._meta.db_table)
+    summaries = connection.ops.quote_name(WeeklySummary._meta.db_table)
+    schema = "(s.payload ->> 'schema')" if _postgres() else "CAST(json_extract(s.payload, '$.schema') AS TEXT)"
+    sql = f"""
+        SELECT w.user_id, w.week_start, cc.last_seq,
+               CASE WHEN s.source_seq = cc.last_seq AND {schema} = %s THEN 1 ELSE 0 END
+        FROM {_json_rows("w", RANGE_COLUMNS)}
+        LEFT JOIN {counters} cc ON cc.user_id = w.user_id
+        LEFT JOIN {summaries} s ON s.user_id = w.user_id AND s.week_start = w.week_start
+    """  # noqa: S608 - only fixed identifiers are interpolated; the data is bound parameters
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [str(PAYLOAD_SCHEMA), ranges or _ranges_param(targets)])
+        return {
+            (_as_uuid(user_id), _as_date(week)): (seq, bool(current))
+            for user_id, week, seq, current in cursor.fetchall()
+        }
+
+
+def write_summaries(targets: Sequence[Target], *, computed_at: datetime, incremental: bool = False) -> int:
     """Compute and store the summaries of these (user, week) targets; returns rows written or kept.
 
+    `incremental` (the scheduled job): a target whose stored summary is current (`source_positions`)
+    is left alone without computing anything, so a re-run with nothing new costs one lookup per
+    chunk. Back-fills pass False: a changed instrument or setting moves no change-feed position.
     Constant number of statements whatever the number of targets (call it with one chunk)."""
     if not targets:
         return 0
     cut = settings.QUADRANT_CUT
     ranges = _ranges_param(targets)
+    positions = source_positions(targets, ranges)
+    kept = 0
+    if incremental:
+        stale = [t for t in targets if not positions.get((t.user_id, t.week_start), (None, False))[1]]
+        kept = len(targets) - len(stale)
+        if len(stale) != len(targets):
+            targets = stale
+            ranges = _ranges_param(targets)
+        if not targets:
+            return kept
     # The previous local week of every target rides along in the same GROUP BY (for week_over_week).
     wanted = {(t.user_id, t.week_start) for t in targets}
     previous_weeks = {
@@ -434,12 +500,12 @@ def write_summaries(targets: Sequence[Target], *, computed_at: datetime) -> int:
                 regulation=None if key in episodes else no_episodes,
                 previous=checkins.get((target.user_id, target.week_start - WEEK)),
             )
-            rows.append((target.user_id, target.week_start, payload))
+            rows.append((target.user_id, target.week_start, payload, positions.get(key, (None, False))[0]))
         else:
             empty.append(key)
     _delete_summaries(empty)
     _upsert_summaries(rows, computed_at=computed_at)
-    return len(rows)
+    return kept + len(rows)
 
 
 # --- The scheduler job --------------------------------------------------------------------------------
@@ -497,16 +563,11 @@ def summaries_due_job(*, now: datetime, chunk: int | None = None) -> int:
             claimed = _claim_due(now=now, chunk=chunk)
             if not claimed:
                 return processed
-            targets = [Target(user_id, tz, week_due_at(tz=tz, due_at=due_at)) for user_id, tz, due_at in claimed]
-            write_summaries(targets, computed_at=now)
+            delay = summary_delay()
+            targets = [Target(user_id, tz, _week_due_at(tz, due_at, delay)) for user_id, tz, due_at in claimed]
+            write_summaries(targets, computed_at=now, incremental=True)
             _set_next_summary_at(
-                [
-                    (
-                        target.user_id,
-                        local_midnight_utc(target.week_start + WEEK * 2, target.timezone) + summary_delay(),
-                    )
-                    for target in targets
-                ]
+                [(t.user_id, _local_midnight(t.week_start + WEEK * 2, t.timezone) + delay) for t in targets]
             )
         processed += len(claimed)
 
