@@ -11,6 +11,10 @@ from tracker.sharing.resources import RESOURCES
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
     path("auth/login/", accounts.LoginView.as_view(), name="auth-login"),
+    path("auth/login/mfa/", accounts.MfaLoginView.as_view(), name="auth-login-mfa"),
+    path("auth/mfa/", accounts.MfaStatusView.as_view(), name="auth-mfa"),
+    path("auth/mfa/totp/", accounts.TotpEnrolView.as_view(), name="auth-mfa-totp"),
+    path("auth/mfa/totp/confirm/", accounts.TotpConfirmView.as_view(), name="auth-mfa-totp-confirm"),
     path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", accounts.MeView.as_view(), name="me"),

@@ -1,4 +1,5 @@
 from tracker.accounts.models import DeviceToken, User
+from tracker.clinics.models import Clinic, ClinicInvitation, ClinicMembership
 from tracker.common.models import IdempotencyRecord
 from tracker.entries.models import ChangeCounter, CheckIn, Instrument, RegulationLog, SafetyReason
 from tracker.insights.models import WeeklySummary
@@ -7,6 +8,9 @@ from tracker.sharing.models import AccessLogEntry, Scope, ShareGrant, ShareInvit
 __all__ = [
     "AccessLogEntry",
     "ChangeCounter",
+    "Clinic",
+    "ClinicInvitation",
+    "ClinicMembership",
     "CheckIn",
     "DeviceToken",
     "IdempotencyRecord",
