@@ -2,6 +2,7 @@ from django.urls import path
 
 import tracker.common.api.converters  # noqa: F401 - registers the anyuuid path converter
 from tracker.accounts.api import views as accounts
+from tracker.clinics.api import views as clinics
 from tracker.data_rights.api import views as export
 from tracker.entries.api import checkins, instruments, regulation, sync
 from tracker.insights.api import views as trends
@@ -39,6 +40,42 @@ urlpatterns = [
     path("shares/<anyuuid:pk>/", shares.GrantDetailView.as_view(), name="share-detail"),
     path("shares/<anyuuid:pk>/access-log/", shares.AccessLogView.as_view(), name="share-access-log"),
     path("shares/<anyuuid:pk>/preview/", shares.PreviewView.as_view(), name="share-preview"),
+    # Clinics: the clinic admin's side, and a therapist's joining link.
+    path("clinics/", clinics.ClinicListView.as_view(), name="clinics"),
+    path("clinics/join/", clinics.InvitationAcceptView.as_view(), name="clinic-join"),
+    path("clinics/<anyuuid:clinic_id>/", clinics.ClinicDetailView.as_view(), name="clinic-detail"),
+    path("clinics/<anyuuid:clinic_id>/members/", clinics.MemberListView.as_view(), name="clinic-members"),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/",
+        clinics.MemberDetailView.as_view(),
+        name="clinic-member",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/licence/",
+        clinics.LicenceView.as_view(),
+        name="clinic-member-licence",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/licence/verify/",
+        clinics.LicenceVerifyView.as_view(),
+        name="clinic-member-licence-verify",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/suspend/",
+        clinics.SuspendView.as_view(),
+        name="clinic-member-suspend",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/reinstate/",
+        clinics.ReinstateView.as_view(),
+        name="clinic-member-reinstate",
+    ),
+    path("clinics/<anyuuid:clinic_id>/invitations/", clinics.InvitationListView.as_view(), name="clinic-invitations"),
+    path(
+        "clinics/<anyuuid:clinic_id>/invitations/<anyuuid:invitation_id>/",
+        clinics.InvitationDetailView.as_view(),
+        name="clinic-invitation",
+    ),
     # The therapist's view of clients who share.
     path("clients/", clients.ClientListView.as_view(), name="clients"),
     path("clients/<anyuuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),

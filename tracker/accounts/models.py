@@ -58,7 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=["client", "therapist", "clinic_admin"]), name="user_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["client", "therapist", "clinic_admin"]), name="user_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:

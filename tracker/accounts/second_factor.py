@@ -32,7 +32,7 @@ from tracker.common.errors import Conflict, Throttled, Unauthenticated
 from tracker.models import DeviceToken, User
 
 MFA_LOCK_SCOPE = "login-mfa"
-MFA_TOKEN_SALT = "tracker.accounts.mfa-login"
+MFA_TOKEN_SALT = "tracker.accounts.mfa-login"  # noqa: S105 - a signing namespace, not a secret
 RECOVERY_CODES = 10
 TOTP_NAME = "authenticator"
 RECOVERY_NAME = "recovery codes"
@@ -129,7 +129,10 @@ def second_factor_check(*, user: User, code: str) -> Device:
                 lockout.failures_reset(scope=MFA_LOCK_SCOPE, ident=ident)
                 return device
     if lockout.failure_record(
-        scope=MFA_LOCK_SCOPE, ident=ident, limit=settings.LOGIN_FAILURE_LIMIT, lock_seconds=settings.LOGIN_LOCKOUT_SECONDS
+        scope=MFA_LOCK_SCOPE,
+        ident=ident,
+        limit=settings.LOGIN_FAILURE_LIMIT,
+        lock_seconds=settings.LOGIN_LOCKOUT_SECONDS,
     ):
         raise SecondFactorLocked(retry_after=settings.LOGIN_LOCKOUT_SECONDS)
     raise InvalidCode()
@@ -159,7 +162,9 @@ def totp_enrolment_pending(*, user: User) -> Enrolment | None:
     return _enrolment_for(device) if device is not None else None
 
 
-def totp_enrolment_confirm(*, user: User, code: str, keep_token: DeviceToken | None = None) -> tuple[TOTPDevice, list[str]]:
+def totp_enrolment_confirm(
+    *, user: User, code: str, keep_token: DeviceToken | None = None
+) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending device with a code from the app; returns it and ten fresh recovery codes
     (shown once). Every other token of the user is revoked: they were issued on a password alone."""
     if has_second_factor(user):

@@ -134,7 +134,9 @@ def _therapist_member(membership: ClinicMembership) -> None:
 
 
 @transaction.atomic
-def licence_record(*, membership: ClinicMembership, number: str, jurisdiction: str, expires_on: date) -> ClinicMembership:
+def licence_record(
+    *, membership: ClinicMembership, number: str, jurisdiction: str, expires_on: date
+) -> ClinicMembership:
     """Record (or change) a licence. Changed details need checking again: verification is cleared."""
     _therapist_member(membership)
     changed = (membership.licence_number, membership.licence_jurisdiction, membership.licence_expires_on) != (

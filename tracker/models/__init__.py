@@ -8,10 +8,10 @@ from tracker.sharing.models import AccessLogEntry, Scope, ShareGrant, ShareInvit
 __all__ = [
     "AccessLogEntry",
     "ChangeCounter",
+    "CheckIn",
     "Clinic",
     "ClinicInvitation",
     "ClinicMembership",
-    "CheckIn",
     "DeviceToken",
     "IdempotencyRecord",
     "Instrument",
