@@ -14,6 +14,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from tests.factories import TherapistFactory, UserFactory
+from tests.helpers import web_login
 from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, WeeklySummaryFactory, history_for
 from tracker.models import AccessLogEntry, DeviceToken, ShareGrant, TherapySession
 from tracker.sharing.models import ALL_SCOPES
@@ -107,7 +108,7 @@ def caller(user, *, web: bool):
     if web:
         browser = Client()
         if user is not None:
-            browser.force_login(user)
+            web_login(browser, user)
         return browser
     api = APIClient()
     if user is not None:
