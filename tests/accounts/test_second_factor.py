@@ -214,3 +214,13 @@ def test_staff_need_a_code_in_the_admin(client):
     with_code = client.post("/admin/login/?next=/admin/", {**login, "otp_token": totp_code(staff)})
     assert with_code.status_code == 302 and with_code["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
+
+
+def test_clients_cannot_enrol_an_authenticator_that_would_protect_nothing(client_api):
+    assert_error(client_api.post("/api/v1/auth/mfa/totp/"), 403, "mfa_not_available")
+    assert_error(client_api.post("/api/v1/auth/mfa/totp/confirm/", {"code": "123456"}, format="json"), 403)
+    assert client_api.get("/api/v1/auth/mfa/").json() == {
+        "required": False,
+        "enrolled": False,
+        "recovery_codes_left": 0,
+    }

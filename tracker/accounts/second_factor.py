@@ -28,7 +28,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tracker.accounts import services as accounts
 from tracker.common import lockout
-from tracker.common.errors import Conflict, Throttled, Unauthenticated
+from tracker.common.errors import Conflict, Forbidden, Throttled, Unauthenticated
 from tracker.models import DeviceToken, User
 
 MFA_LOCK_SCOPE = "login-mfa"
@@ -144,12 +144,20 @@ def second_factor_check(*, user: User, code: str) -> Device:
 def _enrolment_for(device: TOTPDevice) -> Enrolment:
     url = device.config_url
     svg = segno.make(url, error="m").svg_inline(scale=4, title="QR code for your authenticator app", border=4)
+    svg = svg.replace("<svg ", '<svg role="img" ', 1)  # its <title> is then its accessible name
     return Enrolment(secret=b32encode(device.bin_key).decode(), otpauth_url=url, qr_svg=svg)
+
+
+def _needs_one(user: User) -> None:
+    # Client logins never ask for a code, so a client's authenticator would protect nothing.
+    if not user.needs_second_factor:
+        raise Forbidden("Two-factor sign-in is for therapists, clinic admins and staff.", code="mfa_not_available")
 
 
 @transaction.atomic
 def totp_enrolment_start(*, user: User) -> Enrolment:
     """A fresh unconfirmed TOTP device (replacing an earlier unconfirmed one) to scan and confirm."""
+    _needs_one(user)
     if has_second_factor(user):
         raise Conflict("A second factor is already enrolled.", code="already_enrolled")
     TOTPDevice.objects.filter(user=user, confirmed=False).delete()
@@ -167,6 +175,7 @@ def totp_enrolment_confirm(
 ) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending device with a code from the app; returns it and ten fresh recovery codes
     (shown once). Every other token of the user is revoked: they were issued on a password alone."""
+    _needs_one(user)
     if has_second_factor(user):
         raise Conflict("A second factor is already enrolled.", code="already_enrolled")
     device = totp_device(user, confirmed=False)

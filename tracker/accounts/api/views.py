@@ -197,9 +197,12 @@ class TotpEnrolView(APIView):
 
     @extend_schema(
         request=None,
-        responses={201: TotpEnrolmentSerializer, **ERROR_RESPONSES(401, 409)},
+        responses={201: TotpEnrolmentSerializer, **ERROR_RESPONSES(401, 403, 409)},
         summary="Start enrolling an authenticator app (TOTP): a secret and its QR code",
-        description="Replaces an earlier unconfirmed enrolment. 409 `already_enrolled` once confirmed.",
+        description=(
+            "Replaces an earlier unconfirmed enrolment. 409 `already_enrolled` once confirmed; 403 "
+            "`mfa_not_available` for client accounts (their login has no second step)."
+        ),
         tags=["auth"],
     )
     def post(self, request):
@@ -214,7 +217,7 @@ class TotpConfirmView(APIView):
 
     @extend_schema(
         request=MfaCodeSerializer,
-        responses={200: RecoveryCodesSerializer, **ERROR_RESPONSES(400, 401, 409, 413, 429)},
+        responses={200: RecoveryCodesSerializer, **ERROR_RESPONSES(400, 401, 403, 409, 413, 429)},
         summary="Confirm the authenticator app with a code; get ten recovery codes",
         description=(
             "Every other token of this account is revoked (they were issued on a password alone); this one "
