@@ -4,6 +4,7 @@ Thin views over tracker.clinics.services/selectors. Every clinic route resolves 
 `clinic_for_admin` first: a clinic you do not administer is a 404, like one that does not exist.
 Nothing here reads a client's data; a clinic only ever sees its own people."""
 
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
@@ -13,6 +14,7 @@ from rest_framework.views import APIView
 
 from tracker.clinics import selectors, services
 from tracker.common.api.schema import ERROR_RESPONSES
+from tracker.common.errors import NotFound
 from tracker.models import Clinic, ClinicInvitation, ClinicMembership
 
 CLINIC_ID = OpenApiParameter("clinic_id", type=str, location=OpenApiParameter.PATH, description="The clinic's id.")
@@ -73,8 +75,6 @@ class InvitationOutputSerializer(serializers.ModelSerializer):
 
 
 def _context() -> dict:
-    from django.utils import timezone
-
     return {"now": timezone.now()}
 
 
@@ -252,8 +252,6 @@ class InvitationDetailView(APIView):
         clinic = selectors.clinic_for_admin(user=request.user, clinic_id=clinic_id)
         invitation = selectors.invitations(clinic=clinic).filter(pk=invitation_id).first()
         if invitation is None:
-            from tracker.common.errors import NotFound
-
             raise NotFound()
         services.invitation_cancel(invitation=invitation)
         return Response(status=status.HTTP_204_NO_CONTENT)
