@@ -258,3 +258,19 @@ def test_clinic_create_command_appoints_an_admin(capsys):
     boss = User.objects.get(email="boss@example.test")
     assert boss.role == "clinic_admin" and boss.clinic_memberships.get().clinic.name == "North Practice"
     assert "set a password" in capsys.readouterr().out
+
+
+def test_a_cancelled_invitation_link_stops_working_and_members_are_not_invited_twice(admin_api, admin):
+    token = invite(admin_api, admin)
+    (listed,) = admin_api.get(f"/api/v1/clinics/{admin.clinic.id}/invitations/").json()["results"]
+    assert admin_api.delete(f"/api/v1/clinics/{admin.clinic.id}/invitations/{listed['id']}/").status_code == 204
+    assert_error(join(token), 404, "invitation_invalid")
+    theo = TherapistFactory()
+    ClinicMembership.objects.create(clinic=admin.clinic, user=theo, role="therapist")
+    response = admin_api.post(f"/api/v1/clinics/{admin.clinic.id}/invitations/", {"email": theo.email}, format="json")
+    assert_error(response, 409, "already_member")
+    assert_error(
+        admin_api.post(f"/api/v1/clinics/{admin.clinic.id}/invitations/", {"email": "not-an-email"}, format="json"),
+        400,
+        fields=["email"],
+    )
