@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,7 +104,20 @@ def seed() -> dict:
     users["b1"] = make("b1", B1_USERS)
     users["b2"] = make("b2", B2_USERS)
     users["b6"] = make("b6", 2)  # one for the project, one for the floor
-    therapists = make("therapist", len(sizes), role=User.Role.THERAPIST, is_verified=True)
+    therapists = make("therapist", len(sizes), role=User.Role.THERAPIST)
+    # Verified the only way there is (a clinic checked the licence) and enrolled in a second factor,
+    # so their tokens pass the same gates as production's.
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tracker.models import Clinic, ClinicMembership
+
+    clinic = Clinic.objects.create(name="Bench clinic")
+    ClinicMembership.objects.bulk_create(
+        ClinicMembership(clinic=clinic, user=t, role="therapist", licence_number="B", licence_jurisdiction="B",
+                         licence_expires_on=date(2099, 1, 1), licence_verified_at=datetime.now(UTC))
+        for t in therapists
+    )  # fmt: skip
+    TOTPDevice.objects.bulk_create(TOTPDevice(user=t, name="bench", confirmed=True) for t in therapists)
     grants, clients = [], {}
     for therapist, (name, n) in zip(therapists, sizes.items(), strict=True):
         clients[name] = make(f"client-{name}", n)

@@ -56,9 +56,9 @@ def _seed(cursor, users: int, checkin_share: float, device_share: float) -> None
     )
     cursor.execute(
         """
-        INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, is_verified, timezone,
+        INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, timezone,
                                   locale, country, is_active, is_staff, date_joined)
-        SELECT gen_random_uuid(), '!', false, 'bench' || g || '@bench.invalid', '', 'client', false,
+        SELECT gen_random_uuid(), '!', false, 'bench' || g || '@bench.invalid', '', 'client',
                (%s::text[])[1 + g %% %s], 'en', '', true, false, now()
         FROM generate_series(1, %s) AS g
         """,

@@ -46,9 +46,9 @@ def populate(cursor, *, users: int, per_user: int, history_weeks: int, log_share
     tz_array = "ARRAY[" + ",".join(f"'{tz}'" for tz in TIMEZONES) + "]"
     cursor.execute(
         f"""
-        INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, is_verified, timezone,
+        INSERT INTO tracker_user (id, password, is_superuser, email, display_name, role, timezone,
                                   locale, country, is_active, is_staff, date_joined)
-        SELECT gen_random_uuid(), '!', false, 'bench' || g || '@example.test', '', 'client', false,
+        SELECT gen_random_uuid(), '!', false, 'bench' || g || '@example.test', '', 'client',
                ({tz_array})[1 + g %% {len(TIMEZONES)}], 'en', '', true, false, now()
         FROM generate_series(1, %s) AS g
         """,

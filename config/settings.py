@@ -72,6 +72,9 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tracker",
     "notifications",
 ]
@@ -88,6 +91,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): this session passed a second factor (dashboard gate, OTPAdminSite).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -238,6 +243,16 @@ REST_KNOX = {
 # Failed logins per email before the account is locked, and for how long.
 LOGIN_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
 LOGIN_LOCKOUT_SECONDS = envint("LOGIN_LOCKOUT_SECONDS", "900")
+# Second factor (tracker/accounts/second_factor.py): the API login's challenge lives this long;
+# wrong codes share the login lockout above, so django-otp's own per-device backoff is off.
+MFA_LOGIN_TTL_SECONDS = envint("MFA_LOGIN_TTL_SECONDS", "300")
+OTP_TOTP_ISSUER = "Securebase"
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+# Clinic invitations (tracker/clinics): the emailed link works once, for this long.
+CLINIC_INVITATION_TTL_HOURS = envint("CLINIC_INVITATION_TTL_HOURS", "72")
+# The dashboard's public origin, for links in emails (no trailing slash).
+DASHBOARD_BASE_URL = os.getenv("DASHBOARD_BASE_URL", "http://127.0.0.1:8000")
 LOGIN_URL = "/dashboard/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/dashboard/login/"
@@ -255,7 +270,11 @@ SHARE_ACCEPT_WINDOW_SECONDS = envint("SHARE_ACCEPT_WINDOW_SECONDS", "900")
 # --- API ------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tracker.accounts.api.authentication.TokenOrBearerAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        # 403 mfa_required for therapists/clinic admins without a second factor (views may opt out).
+        "tracker.accounts.api.permissions.SecondFactorEnrolled",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["tracker.common.api.parsers.StrictJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "tracker.common.api.pagination.CursorPagination",

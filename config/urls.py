@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from tracker.accounts.login_forms import LockoutAdminAuthenticationForm
+from tracker.accounts.login_forms import LockoutOTPAdminAuthenticationForm
 from tracker.common.api import views
 
 urlpatterns = [
@@ -17,7 +18,11 @@ urlpatterns = [
     path("dashboard/", include("tracker.sharing.dashboard.urls")),
 ]
 if settings.ADMIN_ENABLED:  # off in production unless ADMIN_ENABLED=true
-    admin.site.login_form = LockoutAdminAuthenticationForm
+    # Staff sign in to the admin with a second factor too (django-otp's OTPAdminSite: has_permission
+    # needs a verified session; the login form asks for the code).
+    admin.site.__class__ = OTPAdminSite
+    admin.site.login_form = LockoutOTPAdminAuthenticationForm
+    admin.site.login_template = OTPAdminSite.login_template
     urlpatterns.append(path("admin/", admin.site.urls))
 
 handler404 = "tracker.common.api.views.not_found"

@@ -143,11 +143,21 @@ def live_server(kind: str, workdir: Path, after_seed: tuple[tuple[str, ...], ...
                 raise SystemExit(f"the {kind} server logged {len(errors)} tracebacks")
 
 
+# seed_demo's authenticator key for the demo therapist (tracker/management/commands/seed_demo.py).
+DEMO_TOTP_KEY = bytes.fromhex("3132333435363738393031323334353637383930")
+
+
 def login(base: str, who: tuple[str, str]) -> str:
+    """The real two-step login: the password, then (for the therapist) a TOTP code computed from the
+    demo key with django-otp's RFC 6238 implementation, as an authenticator app would."""
+    from django_otp.oath import totp
+
     email, password = who
-    return request(f"{base}/api/v1/auth/login/", {"email": email, "password": password, "device_name": "contract"})[
-        "token"
-    ]
+    body = request(f"{base}/api/v1/auth/login/", {"email": email, "password": password, "device_name": "contract"})
+    if body.get("mfa_required"):
+        code = f"{totp(DEMO_TOTP_KEY):06d}"
+        body = request(f"{base}/api/v1/auth/login/mfa/", {"mfa_token": body["mfa_token"], "code": code})
+    return body["token"]
 
 
 def schemathesis(base: str, token: str, label: str, workdir: Path) -> None:

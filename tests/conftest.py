@@ -13,7 +13,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from tests.factories import TherapistFactory, UserFactory
-from tracker.accounts.services import user_login
+from tracker.accounts.second_factor import MfaChallenge, login_complete, user_login
 
 
 @pytest.fixture(autouse=True)
@@ -43,8 +43,13 @@ def _fresh_instrument_catalog():
 
 def api_for(user, device_name: str = "test-device") -> APIClient:
     from tests.factories import DEFAULT_PASSWORD
+    from tests.helpers import allow_code_reuse, totp_code
 
+    # The real two-step login (password, then the authenticator's code) for therapists and admins.
     issued = user_login(email=user.email, password=DEFAULT_PASSWORD, device_name=device_name)
+    if isinstance(issued, MfaChallenge):
+        allow_code_reuse(user)
+        issued = login_complete(mfa_token=issued.mfa_token, code=totp_code(user))
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {issued.token}")
     api.token = issued.token

@@ -75,3 +75,40 @@ def load_licensed_wording(tmp_path, codes=("ecr-r", "ecr-s", "ecr-rs", "rq")) ->
                 item["text"] = f"Clinic wording of {definition['code']} statement {item['number']}"
             (folder / f"{definition['code']}.json").write_text(json.dumps(definition))
     call_command("load_instruments", path=folder)
+
+
+def totp_code(user, *, at: float | None = None) -> str:
+    """The code the user's authenticator app would show now (or at `at`), from their confirmed device,
+    computed with django-otp's RFC 6238 implementation."""
+    import time
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user).order_by("-confirmed", "-id").first()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():06d}"
+
+
+def allow_code_reuse(user) -> None:
+    """Forget the last accepted TOTP step, so a test can sign the same user in twice within 30 s.
+    (The replay guard itself is tested in tests/accounts/test_second_factor.py.)"""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user=user).update(last_t=-1)
+
+
+def web_login(browser, user):
+    """A dashboard session that passed both steps, like TwoStepLoginView + login_code leave it
+    (force_login plus django-otp's session key for the user's authenticator)."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    browser.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is not None:
+        session = browser.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return browser

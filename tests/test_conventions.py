@@ -10,7 +10,9 @@ from tracker.models import User
 
 pytestmark = pytest.mark.django_db
 
-PUBLIC_API_ROUTES = {"auth/register/", "auth/login/"}
+# Public: registration, both login steps (the second carries its own short-lived proof), and the
+# emailed clinic invitation (its token is the credential).
+PUBLIC_API_ROUTES = {"auth/register/", "auth/login/", "auth/login/mfa/", "clinics/join/"}
 
 
 def test_every_api_route_denies_anonymous_callers_unless_it_is_auth(anon_api):

@@ -3,6 +3,7 @@ from django.urls import path
 import tracker.common.api.converters  # noqa: F401 - registers the anyuuid path converter
 from tracker.accounts.api import views as accounts
 from tracker.alerts.api import views as alerts
+from tracker.clinics.api import views as clinics
 from tracker.data_rights.api import views as export
 from tracker.entries.api import checkins, instruments, regulation, sync
 from tracker.insights.api import views as trends
@@ -13,6 +14,10 @@ from tracker.sharing.resources import RESOURCES
 urlpatterns = [
     path("auth/register/", accounts.RegisterView.as_view(), name="auth-register"),
     path("auth/login/", accounts.LoginView.as_view(), name="auth-login"),
+    path("auth/login/mfa/", accounts.MfaLoginView.as_view(), name="auth-login-mfa"),
+    path("auth/mfa/", accounts.MfaStatusView.as_view(), name="auth-mfa"),
+    path("auth/mfa/totp/", accounts.TotpEnrolView.as_view(), name="auth-mfa-totp"),
+    path("auth/mfa/totp/confirm/", accounts.TotpConfirmView.as_view(), name="auth-mfa-totp-confirm"),
     path("auth/logout/", accounts.LogoutView.as_view(), name="auth-logout"),
     path("auth/logout-all/", accounts.LogoutAllView.as_view(), name="auth-logout-all"),
     path("me/", accounts.MeView.as_view(), name="me"),
@@ -46,6 +51,42 @@ urlpatterns = [
     # The therapist's alerts.
     path("alerts/", alerts.AlertListView.as_view(), name="alerts"),
     path("alerts/<anyuuid:pk>/acknowledge/", alerts.AlertAcknowledgeView.as_view(), name="alert-acknowledge"),
+    # Clinics: the clinic admin's side, and a therapist's joining link.
+    path("clinics/", clinics.ClinicListView.as_view(), name="clinics"),
+    path("clinics/join/", clinics.InvitationAcceptView.as_view(), name="clinic-join"),
+    path("clinics/<anyuuid:clinic_id>/", clinics.ClinicDetailView.as_view(), name="clinic-detail"),
+    path("clinics/<anyuuid:clinic_id>/members/", clinics.MemberListView.as_view(), name="clinic-members"),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/",
+        clinics.MemberDetailView.as_view(),
+        name="clinic-member",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/licence/",
+        clinics.LicenceView.as_view(),
+        name="clinic-member-licence",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/licence/verify/",
+        clinics.LicenceVerifyView.as_view(),
+        name="clinic-member-licence-verify",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/suspend/",
+        clinics.SuspendView.as_view(),
+        name="clinic-member-suspend",
+    ),
+    path(
+        "clinics/<anyuuid:clinic_id>/members/<anyuuid:member_id>/reinstate/",
+        clinics.ReinstateView.as_view(),
+        name="clinic-member-reinstate",
+    ),
+    path("clinics/<anyuuid:clinic_id>/invitations/", clinics.InvitationListView.as_view(), name="clinic-invitations"),
+    path(
+        "clinics/<anyuuid:clinic_id>/invitations/<anyuuid:invitation_id>/",
+        clinics.InvitationDetailView.as_view(),
+        name="clinic-invitation",
+    ),
     # The therapist's view of clients who share.
     path("clients/", clients.ClientListView.as_view(), name="clients"),
     path("clients/<anyuuid:client_id>/", clients.ClientDetailView.as_view(), name="client-detail"),

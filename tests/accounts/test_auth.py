@@ -246,7 +246,7 @@ def test_me_patch_cannot_change_role_or_verification(client_api, client_user):
     response = client_api.patch("/api/v1/me", {"role": "therapist", "is_verified": True}, format="json")
     assert response.status_code == 200
     client_user.refresh_from_db()
-    assert client_user.role == "client" and client_user.is_verified is False
+    assert client_user.role == "client" and client_user.is_verified_therapist is False
 
 
 def test_inactive_user_token_is_refused(client_api, client_user):

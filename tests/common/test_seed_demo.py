@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from tracker.insights.selectors import trend_for_user
-from tracker.models import CheckIn, RegulationLog, ShareGrant, User, WeeklySummary
+from tracker.models import CheckIn, Clinic, RegulationLog, ShareGrant, User, WeeklySummary
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,16 @@ def test_seed_demo_is_repeatable_and_gives_the_therapist_a_client_to_see(capsys)
 
     client = User.objects.get(email="client@demo.securebase.local")
     therapist = User.objects.get(email="therapist@demo.securebase.local")
-    assert therapist.is_verified and therapist.role == "therapist"
+    assert therapist.is_verified_therapist and therapist.role == "therapist"
+    # Verified through the demo clinic, with the known authenticator key contract/run.py relies on.
+    membership = therapist.clinic_memberships.get()
+    assert membership.clinic.name == "Demo Clinic" and membership.licence_verified_at is not None
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tracker.management.commands.seed_demo import DEMO_TOTP_HEX_KEY
+
+    assert TOTPDevice.objects.get(user=therapist, confirmed=True).key == DEMO_TOTP_HEX_KEY
+    assert Clinic.objects.filter(name="Demo Clinic").count() == 1  # the rerun replaced it
     assert client.check_password("demo-client-pass-1")
     assert CheckIn.objects.filter(user=client).count() >= 18
     assert RegulationLog.objects.filter(user=client).count() == 10

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
@@ -218,7 +218,15 @@ THERAPIST_SIDE = {
     "tracker.ShareGrant.therapist",
     "tracker.TherapySession.therapist",
     "tracker.AccessLogEntry.therapist",
+    # Clinics and the second factor are for therapists and clinic admins, never a client.
+    "tracker.ClinicMembership.user",
+    "otp_totp.TOTPDevice.user",
+    "otp_static.StaticDevice.user",
 }
+# Who verified a licence or sent an invitation: a pointer on someone else's row. Erasing that admin
+# must not erase the therapist's membership, so it is nulled (which never blocks an erasure).
+NULLED_ON_ERASURE = {"tracker.ClinicMembership.licence_verified_by", "tracker.ClinicInvitation.invited_by"}
+ADMIN_SIDE = NULLED_ON_ERASURE
 
 
 def test_every_reference_to_a_user_cascades():
@@ -226,7 +234,9 @@ def test_every_reference_to_a_user_cascades():
     pairs = user_foreign_keys()
     assert len(pairs) >= 15
     for model, field in pairs:
-        assert field.remote_field.on_delete is models.CASCADE, f"{model._meta.label}.{field.name}"
+        label = f"{model._meta.label}.{field.name}"
+        expected = models.SET_NULL if label in NULLED_ON_ERASURE else models.CASCADE
+        assert field.remote_field.on_delete is expected, label
 
 
 def _with_framework_rows(user: User) -> None:
@@ -253,7 +263,7 @@ def test_erasure_removes_every_row_of_the_user_and_nothing_else(
     # The data covers every model that points at a user (a new model needs rows here too), except
     # the therapist's side of sharing, which a client does not have (see the therapist test).
     missing = {key for key, count in before.items() if not count}
-    assert missing == THERAPIST_SIDE, missing
+    assert missing == THERAPIST_SIDE | ADMIN_SIDE, missing
     others_before = rows_per_key(other_client.pk)
     therapist_before = rows_per_key(therapist.pk)
 
@@ -325,3 +335,22 @@ def test_erasure_locks_the_user_row_before_deleting_anything(client_user, therap
     assert 'FROM "tracker_user"' in statements[lock]
     first_write = next(i for i, sql in enumerate(statements) if sql.startswith(("DELETE", "UPDATE")))
     assert lock < first_write
+
+
+def test_erasing_a_clinic_admin_keeps_the_therapists_they_verified(therapist):
+    from tests.factories import ClinicAdminFactory
+    from tracker.clinics.services import invitation_create, licence_record, licence_verify
+    from tracker.data_rights.services import user_erase
+    from tracker.models import ClinicInvitation, ClinicMembership
+
+    admin = ClinicAdminFactory()
+    membership = ClinicMembership.objects.create(clinic=admin.clinic, user=therapist, role="therapist")
+    licence_record(membership=membership, number="L", jurisdiction="DE", expires_on=date(2099, 1, 1))
+    licence_verify(membership=membership, by=admin)
+    invitation_create(clinic=admin.clinic, by=admin, email="new@example.test")
+    assert all(rows_per_key(admin.pk)[key] for key in ADMIN_SIDE)
+    user_erase(user=admin, password=DEFAULT_PASSWORD)
+    membership.refresh_from_db()
+    assert membership.licence_verified_by is None and membership.licence_verified_at is not None
+    assert ClinicInvitation.objects.get().invited_by is None
+    assert User.objects.get(pk=therapist.pk).is_verified_therapist

@@ -246,7 +246,7 @@ def make_user(email: str, tz: str = "UTC"):
 
 
 def token_for(user) -> str:
-    from tracker.accounts.services import user_login
+    from tracker.accounts.second_factor import user_login
 
     return user_login(email=user.email, password=PASSWORD, device_name="drill").token
 

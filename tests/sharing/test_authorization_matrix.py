@@ -1,8 +1,11 @@
 """Who may read a client's data: every client-data route (API and web) by every kind of caller.
 
 No access is always the same 404 — for a revoked share, an expired one, the wrong scope, an
-unverified therapist, another client, the client themself on the therapist routes — so a caller
-cannot even learn that a client exists. Anonymous callers get 401 (API) or the login page (web)."""
+unverified therapist, a suspended therapist, a clinic admin, another client, the client themself on
+the therapist routes — so a caller cannot even learn that a client exists. Anonymous callers get 401
+(API) or the login page (web). A therapist without a second factor gets 403 `mfa_required` on every
+API route but login, logout, me and enrolment, and is sent to the enrolment page on every dashboard
+page but the login steps and the invitation link."""
 
 import re
 from dataclasses import dataclass
@@ -13,14 +16,27 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from tests.factories import TherapistFactory, UserFactory
+from tests.factories import ClinicAdminFactory, TherapistFactory, UserFactory
+from tests.helpers import web_login
 from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, WeeklySummaryFactory, history_for
 from tracker.models import AccessLogEntry, DeviceToken, ShareGrant, TherapySession
 from tracker.sharing.models import ALL_SCOPES
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["owner", "right_scope", "wrong_scope", "revoked", "expired", "unverified", "another_client", "anonymous"]
+PERSONAS = [
+    "owner",
+    "right_scope",
+    "wrong_scope",
+    "revoked",
+    "expired",
+    "unverified",
+    "suspended",
+    "no_mfa",
+    "clinic_admin",
+    "another_client",
+    "anonymous",
+]
 ANY = None  # the route needs a live grant, whatever its scopes
 
 
@@ -114,6 +130,11 @@ def build_world(route: Route):
         "revoked": therapist_with({"status": ShareGrant.Status.REVOKED, "revoked_at": now - timedelta(minutes=1)}),
         "expired": therapist_with({"expires_at": now - timedelta(seconds=1)}),
         "unverified": therapist_with({}, is_verified=False),
+        # Shares are live for these two: only the clinic's suspension or the missing factor stops them.
+        "suspended": therapist_with({}, is_verified__suspended=True),
+        "no_mfa": therapist_with({}, mfa=False),
+        # Runs the clinic of the right-scope therapist; the clinic never sees a client's data.
+        "clinic_admin": ClinicAdminFactory(),
         "another_client": UserFactory(),
         "anonymous": None,
     }
@@ -124,7 +145,7 @@ def caller(user, *, web: bool):
     if web:
         browser = Client()
         if user is not None:
-            browser.force_login(user)
+            web_login(browser, user)
         return browser
     api = APIClient()
     if user is not None:
@@ -141,6 +162,8 @@ def without_csrf(content: bytes) -> bytes:
 def expected_status(route: Route, persona: str) -> int:
     if persona == "anonymous":
         return 302 if route.web else 401
+    if persona == "no_mfa":
+        return 302 if route.web else 403
     if persona == "right_scope":
         return route.ok
     if persona == "wrong_scope" and route.needs is None:
@@ -165,6 +188,11 @@ def test_every_client_data_route_against_every_kind_of_caller(route):
             assert without_csrf(response.content) == without_csrf(unknown.content), (route.name, persona)
         if persona == "anonymous" and route.web:
             assert response["Location"].startswith("/dashboard/login/?next=")
+        if persona == "no_mfa":
+            if route.web:
+                assert response["Location"] == "/dashboard/two-factor/"
+            else:
+                assert response.json()["error"]["code"] == "mfa_required"
         if response.status_code in (200,) and route.logged_as:
             assert written == 1, (route.name, persona)
             entry = AccessLogEntry.objects.latest("id")
@@ -196,7 +224,8 @@ def test_a_share_is_visible_only_to_its_client(method, url):
         response = getattr(caller(users[persona], web=False), method)(
             url.format(grant=grant.id), {"scopes": ["checkins"]} if method == "patch" else None, format="json"
         )
-        expected = {"owner": {"get": 200, "patch": 200, "delete": 204}[method], "anonymous": 401}.get(persona, 404)
+        owner = {"get": 200, "patch": 200, "delete": 204}[method]
+        expected = {"owner": owner, "anonymous": 401, "no_mfa": 403}.get(persona, 404)
         assert response.status_code == expected, (persona, response.content[:300])
 
 
@@ -208,6 +237,9 @@ def test_client_list_shows_only_live_grants_and_cuts_status_to_scope():
         "revoked": 200,
         "expired": 200,
         "unverified": 403,
+        "suspended": 403,
+        "no_mfa": 403,
+        "clinic_admin": 403,
         "owner": 403,
         "another_client": 403,
         "anonymous": 401,
@@ -238,10 +270,15 @@ def test_client_list_shows_only_live_grants_and_cuts_status_to_scope():
 
 def test_web_client_list_shows_only_live_grants():
     client, users = build_world(ROUTES[0])
-    for persona, status in {"right_scope": 200, "revoked": 200, "expired": 200, "unverified": 403}.items():
+    expectations = {"right_scope": 200, "revoked": 200, "expired": 200, "unverified": 403, "suspended": 403}
+    for persona, status in expectations.items():
         response = caller(users[persona], web=True).get("/dashboard/")
         assert response.status_code == status, persona
         assert (str(client.id) in response.content.decode()) == (persona == "right_scope"), persona
+    assert caller(users["no_mfa"], web=True).get("/dashboard/")["Location"] == "/dashboard/two-factor/"
+    admin_page = caller(users["clinic_admin"], web=True).get("/dashboard/", follow=True)
+    assert admin_page.redirect_chain[-1][0] == "/dashboard/clinics/"
+    assert str(client.id) not in admin_page.content.decode()
     assert caller(None, web=True).get("/dashboard/").status_code == 302
 
 
@@ -309,3 +346,72 @@ def test_preview_shows_exactly_the_scoped_parts(client_api, client_user, therapi
     body = client_api.get(f"/api/v1/shares/{grant.id}/preview").json()
     assert body["share"]["status"] == "revoked"
     assert [body[k] for k in ("checkins", "regulation_logs", "summaries", "trends", "digest")] == [None] * 5
+
+
+# --- the second-factor gate on every route, API and web ---------------------------------------------
+
+SECOND_FACTOR_OPEN_API = {
+    "auth/logout/",
+    "auth/logout-all/",
+    "me/",
+    "auth/mfa/",
+    "auth/mfa/totp/",
+    "auth/mfa/totp/confirm/",
+}
+SECOND_FACTOR_OPEN_WEB = {"login/", "login/code/", "logout/", "two-factor/", "clinics/join/<str:token>/"}
+
+
+def _filled(route: str) -> str:
+    route = re.sub(r"<(?:anyuuid|uuid):\w+>", "00000000-0000-0000-0000-000000000001", route)
+    route = re.sub(r"<int:\w+>", "1", route)
+    return re.sub(r"<(?:str:)?\w+>", "x", route)
+
+
+def _methods(view) -> list[str]:
+    cls = getattr(view, "cls", None) or getattr(view, "view_class", None)
+    if cls is None:
+        return ["get"]
+    return [m for m in ("get", "post", "put", "patch", "delete") if hasattr(cls, m)]
+
+
+def test_every_api_route_answers_mfa_required_to_a_therapist_without_a_second_factor():
+    from rest_framework.permissions import AllowAny
+
+    from tests.helpers import api_routes
+
+    for persona in ("therapist", "clinic_admin"):
+        user = TherapistFactory(mfa=False) if persona == "therapist" else ClinicAdminFactory(mfa=False)
+        api = caller(user, web=False)
+        checked = 0
+        for route, view in api_routes():
+            if AllowAny in getattr(view.cls, "permission_classes", []) or "logout" in route:
+                continue  # public: register, login, its second step, joining a clinic; logout: below
+            for method in _methods(view):
+                response = getattr(api, method)(f"/api/v1/{_filled(route)}", {}, format="json")
+                code = response.json()["error"]["code"] if response.status_code >= 400 else None
+                if route in SECOND_FACTOR_OPEN_API:
+                    assert code != "mfa_required", (persona, method, route)
+                else:
+                    assert (response.status_code, code) == (403, "mfa_required"), (persona, method, route)
+                    checked += 1
+        assert checked > 40, checked
+        if persona == "therapist":
+            assert api.post("/api/v1/auth/logout/").status_code == 204  # last: it ends the token
+
+
+def test_every_dashboard_page_sends_a_user_without_a_second_factor_to_enrol():
+    from django.urls import get_resolver
+
+    dashboard = next(p for p in get_resolver().url_patterns if str(p.pattern) == "dashboard/")
+    for user in (TherapistFactory(mfa=False), ClinicAdminFactory(mfa=False)):
+        browser = caller(user, web=True)
+        checked = 0
+        for pattern in dashboard.url_patterns:
+            route = str(pattern.pattern)
+            if route in SECOND_FACTOR_OPEN_WEB:
+                continue
+            for method in ("get", "post"):
+                response = getattr(browser, method)(f"/dashboard/{_filled(route)}")
+                assert response.status_code == 302 and response["Location"] == "/dashboard/two-factor/", route
+                checked += 1
+        assert checked >= 10

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import DEFAULT_PASSWORD, TherapistFactory
+from tests.helpers import totp_code, web_login
 from tests.sharing.factories import ShareGrantFactory, history_for
 from tracker.models import TherapySession
 from tracker.sharing.dashboard import charts
@@ -26,8 +27,13 @@ def test_login_page_renders_with_csrf_and_local_assets(client):
     assert client.get("/static/dashboard/dashboard.css").status_code == 200
 
 
-def test_verified_therapist_logs_in_and_lands_on_the_client_list(client, therapist):
+def test_verified_therapist_logs_in_with_a_code_and_lands_on_the_client_list(client, therapist):
     response = login(client, therapist.email.upper())
+    # The password alone signs nobody in: the code step comes next.
+    assert response.status_code == 302 and response["Location"] == "/dashboard/login/code/"
+    assert "_auth_user_id" not in client.session
+    assert client.get("/dashboard/").status_code == 302
+    response = client.post("/dashboard/login/code/", {"code": totp_code(therapist)})
     assert response.status_code == 302 and response["Location"] == "/dashboard/"
     assert client.get("/dashboard/").status_code == 200
 
@@ -37,7 +43,7 @@ def test_clients_and_unverified_therapists_cannot_log_in(client, client_user, wh
     user = client_user if who == "client" else TherapistFactory(is_verified=False)
     response = login(client, user.email)
     assert response.status_code == 200
-    assert "for verified therapists" in response.content.decode()
+    assert "for verified therapists and clinic admins" in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
@@ -58,7 +64,7 @@ def test_login_locks_after_repeated_failures_even_with_the_right_password(client
 def test_posts_need_a_csrf_token(client_user, therapist):
     ShareGrantFactory(client=client_user, therapist=therapist)
     browser = Client(enforce_csrf_checks=True)
-    browser.force_login(therapist)
+    web_login(browser, therapist)
     assert browser.post(f"/dashboard/clients/{client_user.id}/sessions/").status_code == 403
     assert not TherapySession.objects.exists()
     page = browser.get(f"/dashboard/clients/{client_user.id}/").content.decode()
@@ -70,7 +76,7 @@ def test_posts_need_a_csrf_token(client_user, therapist):
 
 def test_pages_are_not_cached_and_logout_is_a_post(client, client_user, therapist):
     ShareGrantFactory(client=client_user, therapist=therapist)
-    client.force_login(therapist)
+    web_login(client, therapist)
     response = client.get(f"/dashboard/clients/{client_user.id}/")
     assert "no-store" in response["Cache-Control"]
     assert client.get("/dashboard/logout/").status_code == 405
@@ -81,7 +87,7 @@ def test_pages_are_not_cached_and_logout_is_a_post(client, client_user, therapis
 def test_client_page_shows_charts_digest_and_only_shared_sections(client, client_user, therapist):
     ShareGrantFactory(client=client_user, therapist=therapist, scope_summaries=False)
     history_for(client_user, weeks=6)
-    client.force_login(therapist)
+    web_login(client, therapist)
     html = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
     for kind in ("trajectory", "weekly", "strategies"):
         assert f"chart-{kind}" in html
@@ -262,7 +268,7 @@ def test_settled_tendency_needs_the_last_two_calendar_weeks_in_one_quadrant(hist
 def test_client_page_header_shows_the_latest_position_and_the_settled_tendency(client, client_user, therapist):
     ShareGrantFactory(client=client_user, therapist=therapist)
     history_for(client_user, weeks=6)
-    client.force_login(therapist)
+    web_login(client, therapist)
     html = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
     position = re.search(r'data-testid="latest-position">(.*?)</p>', html, re.S).group(1)
     assert "Latest week (from " in position and "distance to secure" in position
@@ -276,7 +282,7 @@ def test_client_page_header_shows_the_latest_position_and_the_settled_tendency(c
 def test_client_page_header_has_no_position_without_the_checkins_scope(client, client_user, therapist):
     ShareGrantFactory(client=client_user, therapist=therapist, scope_checkins=False)
     history_for(client_user, weeks=3)
-    client.force_login(therapist)
+    web_login(client, therapist)
     html = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
     assert "latest-position" not in html and "Settled tendency" not in html
 
@@ -307,7 +313,7 @@ def test_summaries_link_to_a_page_with_the_weeks_lines_logged_and_scope_cut(clie
         },
     )
     other = WeeklySummaryFactory(week_start=date(2026, 1, 12))  # someone else's
-    client.force_login(therapist)
+    web_login(client, therapist)
     page = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
     url = f"/dashboard/clients/{client_user.id}/summaries/2026-W2/"
     assert f'href="{url}"' in page

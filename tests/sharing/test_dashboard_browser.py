@@ -64,9 +64,21 @@ def chromium_browser(monkeypatch):
             connections.close_all()
 
 
+def authenticator_code(secret: str) -> str:
+    """The current code of an authenticator app holding `secret` (RFC 6238, django-otp's code)."""
+    import time
+    from base64 import b32decode
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(b32decode(secret), step=30, t0=0, digits=6)
+    totp.time = time.time()
+    return f"{totp.token():06d}"
+
+
 def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server, chromium_browser):
     client = UserFactory(display_name="Casey Client", timezone="Europe/Berlin")
-    therapist = TherapistFactory(email="theo@example.test", display_name="Theo Therapist")
+    therapist = TherapistFactory(email="theo@example.test", display_name="Theo Therapist", mfa=False)
     ShareGrantFactory(client=client, therapist=therapist, accepted_at=timezone.now() - timedelta(weeks=10))
     for i in range(4):  # other clients, so the list has some rows
         other = UserFactory(display_name=f"Client {i + 1}")
@@ -86,6 +98,35 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
     page.fill("input[name=username]", therapist.email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.click("button[type=submit]")
+    # No second factor yet: every page sends the therapist to enrol one, with a QR code drawn inline.
+    page.wait_for_url(f"{live_server.url}/dashboard/two-factor/")
+    qr = page.locator("figure.qr svg")
+    assert qr.count() == 1 and qr.bounding_box()["width"] >= 100
+    secret = page.locator("#totp-secret").inner_text()
+    enrolment_code = authenticator_code(secret)  # what the phone app would show now
+    page.fill("input[name=code]", enrolment_code)
+    page.click("main button[type=submit]")  # (the header's "Log out" is a submit button too)
+    page.wait_for_selector("ul.recovery-codes")
+    codes = page.locator("ul.recovery-codes li").all_inner_texts()
+    assert len(codes) == 10 and len(set(codes)) == 10
+    page.click("text=Continue to the dashboard")
+    page.wait_for_url(f"{live_server.url}/dashboard/")
+    assert page.locator("table.clients tbody tr").count() == 5
+
+    # Sign out and in again: password, then the second step. The code used to enrol is refused a
+    # second time (replay guard); a recovery code signs in.
+    page.click("text=Log out")
+    page.wait_for_url(re.compile(r".*/dashboard/login/$"))
+    page.fill("input[name=username]", therapist.email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/dashboard/login/code/")
+    page.fill("input[name=code]", enrolment_code)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("#code-error")
+    assert "wrong or was already used" in page.locator("main").inner_text()
+    page.fill("input[name=code]", codes[0])
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{live_server.url}/dashboard/")
     assert page.locator("table.clients tbody tr").count() == 5
 

@@ -7,6 +7,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tests.factories import TherapistFactory, UserFactory
+from tests.helpers import web_login
 from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, history_for
 from tracker.models import DeviceToken
 
@@ -14,7 +15,10 @@ pytestmark = pytest.mark.django_db
 
 # Measured (SQLite and PostgreSQL): API list 6, web list 6, API digest 9, web client page 14.
 # The ceilings leave a little room, no more.
-CEILINGS = {"api_list": 7, "web_list": 7, "api_page": 11, "web_page": 16}
+# Since clinics and the second factor: +1 per request for the authenticator check (API gate, or the
+# dashboard gate), +1 on the web for django-otp loading the session's device, and verification is a
+# query on memberships instead of a column (+1 where it is asked twice). None of them grows with data.
+CEILINGS = {"api_list": 8, "web_list": 10, "api_page": 11, "web_page": 17}
 
 
 def world(n_clients: int, weeks: int):
@@ -44,7 +48,7 @@ def measure(n_clients: int, weeks: int) -> dict:
     _, token = DeviceToken.objects.create(user=therapist)
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     web = Client()
-    web.force_login(therapist)
+    web_login(web, therapist)
     first = clients[0].id
     web.get("/dashboard/")  # warm the session row so both sizes start alike
     result = {

@@ -7,6 +7,7 @@ panel; with every scope but that one it reaches none of them (the route is a 404
 import pytest
 from django.urls import reverse
 
+from tests.helpers import web_login
 from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, WeeklySummaryFactory, history_for
 from tracker.models import AccessLogEntry
 from tracker.sharing.models import ALL_SCOPES, DEFAULT_SCOPES, Scope
@@ -59,7 +60,7 @@ def test_the_scope_alone_opens_its_route_digest_section_preview_and_panel(
     assert preview[resource.scope]
     assert all(preview[r.scope] is None for r in REGISTERED if r is not resource)
 
-    client.force_login(therapist)
+    web_login(client, therapist)
     page = client.get(f"/dashboard/clients/{shared_data.id}/")
     assert page.status_code == 200
     used = {t.name for t in page.templates}
@@ -85,7 +86,7 @@ def test_a_grant_without_the_scope_gets_a_404_and_no_section(
     preview = client_api.get(f"/api/v1/shares/{grant.id}/preview").json()
     assert preview[resource.scope] is None
 
-    client.force_login(therapist)
+    web_login(client, therapist)
     page = client.get(f"/dashboard/clients/{shared_data.id}/")
     assert page.status_code == 200  # other resources are still shared
     assert resource.template not in {t.name for t in page.templates}

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from tests.entries.entry_factories import checkin_body, local_time
 from tests.entries.test_regulation_api import log_body, make_log
+from tests.helpers import web_login
 from tests.sharing.factories import ShareGrantFactory
 from tracker.entries.services.regulation import safety_sweep_job
 from tracker.models import CheckIn, RegulationLog, SafetyReason
@@ -83,7 +84,7 @@ def test_the_therapist_sees_the_reason_in_words_in_api_rows_and_on_the_dashboard
     checkins = therapist_api.get(f"/api/v1/clients/{client_user.id}/checkins/").json()["results"]
     assert [(r["safety_reason"], r["safety_reason_text"]) for r in checkins] == [("safety_answer", ANSWER_WORDS)]
 
-    client.force_login(therapist)
+    web_login(client, therapist)
     html = client.get(f"/dashboard/clients/{client_user.id}/").content.decode()
     assert html.count('data-testid="safety-reason"') == 3
     assert INTENSITY_WORDS in html

@@ -5,7 +5,9 @@ form, so the admin cannot be used to guess passwords around the lockout."""
 
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django_otp.admin import OTPAdminAuthenticationForm
 
+from tracker.accounts import second_factor
 from tracker.accounts import services as accounts
 
 
@@ -39,3 +41,23 @@ class LockoutLoginMixin:
 
 class LockoutAdminAuthenticationForm(LockoutLoginMixin, AdminAuthenticationForm):
     """The admin's login (confirm_login_allowed: staff only)."""
+
+
+class LockoutOTPAdminAuthenticationForm(LockoutLoginMixin, OTPAdminAuthenticationForm):
+    """The admin's login on django-otp's OTPAdminSite: password under the lockout, then a code from
+    any of the user's devices (TOTP or a recovery code) under the second step's lockout."""
+
+    def clean(self):
+        super().clean()  # LockoutLoginMixin: the password step
+        if self.user_cache is not None:
+            self.clean_otp(self.user_cache)
+        return self.cleaned_data
+
+    def _verify_token(self, user, token, device=None):
+        try:
+            return second_factor.second_factor_check(user=user, code=token or "")
+        except second_factor.SecondFactorLocked as exc:
+            minutes = max(1, (exc.retry_after + 59) // 60)
+            raise ValidationError(self.LOCKED_MESSAGE, code="locked", params={"minutes": minutes}) from None
+        except second_factor.InvalidCode:
+            raise ValidationError(self.otp_error_messages["invalid_token"], code="invalid_token") from None

@@ -31,14 +31,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Role(models.TextChoices):
         CLIENT = "client", "Client"
         THERAPIST = "therapist", "Therapist"
+        # Runs a clinic (tracker.clinics): invites therapists, verifies licences. Sees no client data.
+        CLINIC_ADMIN = "clinic_admin", "Clinic admin"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # Always stored lower-cased (see UserManager / user_register), so plain uniqueness is enough.
     email = models.EmailField(max_length=254, unique=True)
     display_name = models.CharField(max_length=80, blank=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CLIENT)
-    # Only a therapist whose credentials staff have checked may accept a client's share.
-    is_verified = models.BooleanField(default=False)
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
     locale = models.CharField(max_length=16, default="en")
     # ISO 3166-1 alpha-2 (e.g. `US`); blank: the region of `locale` is used (crisis resources).
@@ -58,7 +58,9 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(condition=models.Q(role__in=["client", "therapist"]), name="user_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["client", "therapist", "clinic_admin"]), name="user_role_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -67,6 +69,26 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_therapist(self) -> bool:
         return self.role == self.Role.THERAPIST
+
+    @property
+    def is_verified_therapist(self) -> bool:
+        """A therapist with a verified, unexpired licence in a clinic that has not suspended them.
+
+        Derived on every call (one query), never stored: an expiring licence or a suspension applies
+        to the very next request. (Not named `is_verified`: django-otp's middleware puts a method of
+        that name on `request.user`.)"""
+        if self.role != self.Role.THERAPIST or not self.is_active:
+            return False
+        from django.utils import timezone
+
+        from tracker.clinics.models import verified_membership_q
+
+        return self.clinic_memberships.filter(verified_membership_q(timezone.now())).exists()
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Therapists, clinic admins and staff sign in with a second factor (TOTP or a recovery code)."""
+        return self.role != self.Role.CLIENT or self.is_staff
 
 
 class DeviceToken(AbstractAuthToken):

@@ -19,6 +19,12 @@ class TimezoneField(serializers.CharField):
 
 
 class UserSerializer(serializers.ModelSerializer):
+    is_verified = serializers.BooleanField(
+        source="is_verified_therapist",
+        read_only=True,
+        help_text="A therapist whose licence a clinic verified, unexpired and not suspended (derived, never set).",
+    )
+
     class Meta:
         model = User
         fields = ["id", "email", "display_name", "role", "is_verified", "timezone", "locale", "country", "date_joined"]

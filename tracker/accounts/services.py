@@ -42,7 +42,8 @@ def _invalid(exc: ValidationError, field: str) -> Invalid:
     return Invalid(exc.message_dict if hasattr(exc, "error_dict") else {field: exc.messages})
 
 
-def _issue_token(*, user: User, device_name: str) -> IssuedToken:
+def issue_token(*, user: User, device_name: str) -> IssuedToken:
+    """A device token, no questions asked: callers have checked the password (and second factor)."""
     instance, token = DeviceToken.objects.create(user=user, device_name=device_name[:80])
     return IssuedToken(token=token, expires_at=instance.expiry, user=user)
 
@@ -73,7 +74,7 @@ def user_register(
     except IntegrityError:
         # The unique index, not a prior SELECT, decides: two racing registrations yield one user.
         raise Invalid({"email": ["An account with this email already exists."]}) from None
-    return _issue_token(user=user, device_name=device_name)
+    return issue_token(user=user, device_name=device_name)
 
 
 LOGIN_LOCK_SCOPE = "login"
@@ -104,12 +105,6 @@ def credentials_check(*, email: str, password: str) -> User:
 
     lockout.failures_reset(scope=LOGIN_LOCK_SCOPE, ident=email)
     return user
-
-
-def user_login(*, email: str, password: str, device_name: str = "") -> IssuedToken:
-    """Check credentials (with lockout, see credentials_check) and issue a token for this device."""
-    user = credentials_check(email=email, password=password)
-    return _issue_token(user=user, device_name=device_name)
 
 
 def token_revoke(*, token: DeviceToken) -> None:

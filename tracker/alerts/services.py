@@ -15,13 +15,14 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tracker.alerts import rules as rule_specs
 from tracker.alerts.models import Alert, AlertKind, AlertRule
 from tracker.alerts.selectors import live_grants, visible_alerts
+from tracker.clinics.models import ClinicMembership, verified_membership_q
 from tracker.common.errors import NotFound
 from tracker.models import CheckIn, RegulationLog, ShareGrant, User
 from tracker.sharing.models import Scope
@@ -202,7 +203,11 @@ def alert_emails_job(*, now: datetime) -> int:
     due = list(
         visible_alerts(now=now)
         # Only therapists who can open the dashboard now (an unverified one could not see the alert).
-        .filter(emailed_at__isnull=True, therapist__is_active=True, therapist__is_verified=True)
+        .filter(
+            Exists(ClinicMembership.objects.filter(verified_membership_q(now), user_id=OuterRef("therapist_id"))),
+            emailed_at__isnull=True,
+            therapist__is_active=True,
+        )
         .order_by("fired_at")
         .values_list("therapist_id", "id")[:1000]
     )

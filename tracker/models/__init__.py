@@ -1,5 +1,6 @@
 from tracker.accounts.models import DeviceToken, User
 from tracker.alerts.models import Alert, AlertKind, AlertRule
+from tracker.clinics.models import Clinic, ClinicInvitation, ClinicMembership
 from tracker.common.models import IdempotencyRecord
 from tracker.entries.models import ChangeCounter, CheckIn, Instrument, RegulationLog, SafetyReason
 from tracker.insights.models import WeeklySummary
@@ -12,6 +13,9 @@ __all__ = [
     "AlertRule",
     "ChangeCounter",
     "CheckIn",
+    "Clinic",
+    "ClinicInvitation",
+    "ClinicMembership",
     "DeviceToken",
     "IdempotencyRecord",
     "Instrument",

@@ -132,7 +132,7 @@ def invite_accept(*, therapist: User, code: str, ip: str, now: datetime | None =
     which counts toward the lockout), and Conflict when this client already shares with them."""
     if not therapist.is_therapist:
         raise Forbidden("Only therapists can accept a share.", code=NOT_A_VERIFIED_THERAPIST)
-    if not therapist.is_verified:
+    if not therapist.is_verified_therapist:
         raise Forbidden("Your therapist account is not verified yet.", code=NOT_A_VERIFIED_THERAPIST)
     idents = {"therapist": str(therapist.pk), "ip": ip or "unknown"}
     _check_not_locked(idents)

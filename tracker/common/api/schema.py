@@ -80,6 +80,10 @@ _VERBS = {"post": "create", "patch": "update", "put": "replace", "delete": "dele
 OPERATION_IDS = {
     ("post", "/api/v1/auth/register/"): "register",
     ("post", "/api/v1/auth/login/"): "login",
+    ("post", "/api/v1/auth/login/mfa/"): "loginSecondStep",
+    ("get", "/api/v1/auth/mfa/"): "getSecondFactorStatus",
+    ("post", "/api/v1/auth/mfa/totp/"): "startTotpEnrolment",
+    ("post", "/api/v1/auth/mfa/totp/confirm/"): "confirmTotpEnrolment",
     ("post", "/api/v1/auth/logout/"): "logout",
     ("post", "/api/v1/auth/logout-all/"): "logoutAll",
     ("get", "/api/v1/me/"): "getMe",
@@ -89,6 +93,11 @@ OPERATION_IDS = {
     ("get", "/api/v1/sync/"): "syncPull",
     ("post", "/api/v1/sync/"): "syncPush",
     ("post", "/api/v1/shares/accept/"): "acceptShareInvite",
+    ("post", "/api/v1/clinics/join/"): "joinClinic",
+    ("put", "/api/v1/clinics/{clinic_id}/members/{member_id}/licence/"): "recordLicence",
+    ("post", "/api/v1/clinics/{clinic_id}/members/{member_id}/licence/verify/"): "verifyLicence",
+    ("post", "/api/v1/clinics/{clinic_id}/members/{member_id}/suspend/"): "suspendMember",
+    ("post", "/api/v1/clinics/{clinic_id}/members/{member_id}/reinstate/"): "reinstateMember",
     ("delete", "/api/v1/clients/{client_id}/"): "endClientShare",
     ("delete", "/api/v1/devices/"): "deleteDeviceByToken",
     ("post", "/api/v1/inbox/read-all/"): "markAllInboxItemsRead",
@@ -109,8 +118,31 @@ def _pascal(segment: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in segment.replace("_", "-").split("-"))
 
 
+MFA_REQUIRED = (
+    "Not allowed. Among the reasons: `mfa_required` — a therapist or clinic admin who has not enrolled a "
+    "second factor yet (auth/mfa/totp/) gets this on every route but login, logout, me and enrolment."
+)
+
+
 class ApiAutoSchema(AutoSchema):
     """The API's AutoSchema: readable operation ids (`listCheckins`, `getCheckin`, `createCheckin`, …)."""
+
+    def get_operation(self, *args, **kwargs):
+        """Declare the second-factor gate's 403 on every authenticated operation it guards
+        (tracker.accounts.api.permissions.SecondFactorEnrolled; exempt views opt out)."""
+        operation = super().get_operation(*args, **kwargs)
+        if operation is None or getattr(self.view, "second_factor_exempt", False):
+            return operation
+        if {"tokenAuth": []} in operation.get("security", []):
+            responses = operation.setdefault("responses", {})
+            if "403" not in responses:
+                responses["403"] = {
+                    "description": MFA_REQUIRED,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+            else:
+                responses["403"]["description"] += " " + MFA_REQUIRED
+        return operation
 
     def get_operation_id(self):
         method = self.method.lower()
@@ -192,6 +224,7 @@ TAG_DESCRIPTIONS = {
     "trends": "Series and statistics toward a secure working model.",
     "summaries": "Stored weekly summaries.",
     "shares": "A client's shares with therapists: invites, scopes, revoke, access log.",
+    "clinics": "Clinic admins: members, licences, suspension, invitations; therapists join by link.",
     "clients": "A verified therapist's view of the clients who share with them.",
     "reminders": "The user's reminder schedule.",
     "devices": "Push tokens of the user's devices.",

@@ -16,21 +16,29 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from tracker.accounts.second_factor import demo_totp_device, recovery_codes_replace
+from tracker.clinics.services import clinic_create, licence_record, licence_verify
 from tracker.common.weeks import WEEK, local_week_start
 from tracker.entries.selectors.instruments import instrument_get
 from tracker.entries.services.checkins import checkin_create
 from tracker.entries.services.regulation import regulation_log_create
 from tracker.insights.models import WeeklySummary
 from tracker.insights.services import next_summary_at_for, recompute_summaries
-from tracker.models import User
+from tracker.models import Clinic, ClinicMembership, User
 from tracker.sharing.services import invite_accept, invite_create
 
 DEMO_USERS = [
     {"email": "client@demo.securebase.local", "password": "demo-client-pass-1", "role": "client",
      "display_name": "Demo Client", "timezone": "Europe/Berlin"},
     {"email": "therapist@demo.securebase.local", "password": "demo-therapist-pass-1", "role": "therapist",
-     "display_name": "Demo Therapist", "timezone": "Europe/Berlin", "is_verified": True},
+     "display_name": "Demo Therapist", "timezone": "Europe/Berlin"},
+    {"email": "clinic-admin@demo.securebase.local", "password": "demo-clinic-pass-1", "role": "clinic_admin",
+     "display_name": "Demo Clinic Admin", "timezone": "Europe/Berlin"},
 ]  # fmt: skip
+DEMO_CLINIC = "Demo Clinic"
+# The RFC 6238 test key ("12345678901234567890"), base32 GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ: the demo
+# therapist's and clinic admin's authenticator. contract/run.py computes their codes from it.
+DEMO_TOTP_HEX_KEY = "3132333435363738393031323334353637383930"
 HISTORY_WEEKS = 10
 
 
@@ -51,6 +59,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if settings.PRODUCTION:
             raise CommandError("Demo accounts with known passwords are never created in production.")
+        Clinic.objects.filter(name=DEMO_CLINIC, memberships__user__email__in=[s["email"] for s in DEMO_USERS]).delete()
         erased, _ = User.objects.filter(email__in=[spec["email"] for spec in DEMO_USERS]).delete()
         if erased:
             self.stdout.write("previous demo accounts erased (history, summaries, shares, inbox, tokens)")
@@ -62,10 +71,28 @@ class Command(BaseCommand):
             users[user.role] = user
             self.stdout.write(f"demo {user.role}: {user.email} / {password}")
         client, therapist = users["client"], users["therapist"]
+        self._clinic(therapist=therapist, admin=users["clinic_admin"])
         self._history(client)
         invite = invite_create(client=client, scopes=["checkins", "regulation_logs", "summaries"])
         invite_accept(therapist=therapist, code=invite.code, ip="127.0.0.1")
         self.stdout.write("demo client shares check-ins, regulation logs and summaries with the demo therapist")
+
+    def _clinic(self, *, therapist: User, admin: User) -> None:
+        """The therapist is verified the only way there is: a clinic admin checked their licence."""
+        clinic = clinic_create(name=DEMO_CLINIC, admin=admin)
+        membership = ClinicMembership.objects.create(
+            clinic=clinic, user=therapist, role=ClinicMembership.Role.THERAPIST
+        )
+        expires_on = (timezone.now() + timedelta(days=365)).date()
+        licence_record(membership=membership, number="DEMO-0001", jurisdiction="Demo", expires_on=expires_on)
+        licence_verify(membership=membership, by=admin)
+        for user in (therapist, admin):
+            demo_totp_device(user=user, hex_key=DEMO_TOTP_HEX_KEY)
+            recovery_codes_replace(user=user)
+        self.stdout.write(
+            f"demo clinic: {DEMO_CLINIC} verified the demo therapist's licence; therapist and clinic admin sign in "
+            "with a second factor: authenticator key GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        )
 
     def _history(self, client: User) -> None:
         rng = random.Random(7)  # the same demo every time

@@ -272,7 +272,7 @@ def preview_for_grant(grant: ShareGrant) -> dict:
         "trends": None,
         "digest": None,
     }
-    if grant.effective_status() != ShareGrant.Status.ACTIVE or not grant.therapist.is_verified:
+    if grant.effective_status() != ShareGrant.Status.ACTIVE or not grant.therapist.is_verified_therapist:
         return body
     context = {"grant": grant}
     shared = shared_resources(grant)

@@ -5,6 +5,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from tracker.accounts.login_forms import LockoutLoginMixin
+from tracker.clinics.selectors import is_clinic_admin
 from tracker.sharing.selectors.grants import can_use_therapist_views
 
 
@@ -15,9 +16,11 @@ class TherapistLoginForm(LockoutLoginMixin, AuthenticationForm):
     error_messages = {
         **AuthenticationForm.error_messages,
         "invalid_login": "Email or password is wrong.",
-        "not_therapist": "This dashboard is for verified therapists. Your account cannot use it (yet).",
+        "not_therapist": (
+            "This dashboard is for verified therapists and clinic admins. Your account cannot use it (yet)."
+        ),
     }
 
     def allowed(self, user) -> None:
-        if not can_use_therapist_views(user):
+        if not (can_use_therapist_views(user) or is_clinic_admin(user)):
             raise ValidationError(self.error_messages["not_therapist"], code="not_therapist")

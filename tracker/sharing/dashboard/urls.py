@@ -1,7 +1,9 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from tracker.accounts import dashboard as second_factor
 from tracker.alerts.dashboard import views as alerts
+from tracker.clinics import dashboard as clinics
 from tracker.sharing.dashboard import views
 from tracker.sharing.dashboard.forms import TherapistLoginForm
 
@@ -10,13 +12,19 @@ app_name = "dashboard"
 urlpatterns = [
     path(
         "login/",
-        auth_views.LoginView.as_view(
+        second_factor.TwoStepLoginView.as_view(
             template_name="dashboard/login.html",
             authentication_form=TherapistLoginForm,
             redirect_authenticated_user=True,
         ),
         name="login",
     ),
+    path("login/code/", second_factor.login_code, name="login-mfa"),
+    path("two-factor/", second_factor.mfa_setup, name="mfa-setup"),
+    path("clinics/", clinics.clinic_list, name="clinics"),
+    path("clinics/join/<str:token>/", clinics.join, name="clinic-join"),
+    path("clinics/<uuid:clinic_id>/", clinics.clinic_detail, name="clinic"),
+    path("clinics/<uuid:clinic_id>/members/<uuid:member_id>/", clinics.member_detail, name="clinic-member"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.client_list, name="clients"),
     path("clients/<uuid:client_id>/", views.client_detail, name="client"),

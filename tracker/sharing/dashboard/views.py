@@ -16,7 +16,9 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from tracker.accounts.dashboard import second_factor_required
 from tracker.alerts.selectors import open_alerts_for_grant
+from tracker.clinics.selectors import is_clinic_admin
 from tracker.insights.scoring import distance_to_secure, quadrant
 from tracker.models import AccessLogEntry, Scope
 from tracker.reports.download import report_response
@@ -66,10 +68,13 @@ def _direction(value: str | None) -> dict | None:
 
 @never_cache
 @login_required
+@second_factor_required
 @require_GET
 @_in_therapists_timezone
 def client_list(request):
     if not can_use_therapist_views(request.user):
+        if is_clinic_admin(request.user):
+            return redirect("dashboard:clinics")
         return render(request, "dashboard/forbidden.html", status=403)
     grants = list(shared_grants_for_therapist(therapist=request.user).order_by("client__display_name", "client_id"))
     directions = shared_data.directions_for_clients(grants=grants)
@@ -151,6 +156,7 @@ def client_page_context(grant) -> dict:
 
 @never_cache
 @login_required
+@second_factor_required
 @require_GET
 @_in_therapists_timezone
 def client_detail(request, client_id):
@@ -165,6 +171,7 @@ def client_detail(request, client_id):
 
 @never_cache
 @login_required
+@second_factor_required
 @require_GET
 @_in_therapists_timezone
 def summary_detail(request, client_id, iso_year, iso_week):
@@ -190,6 +197,7 @@ def summary_detail(request, client_id, iso_year, iso_week):
 
 @never_cache
 @login_required
+@second_factor_required
 @require_POST
 def session_create(request, client_id):
     try:

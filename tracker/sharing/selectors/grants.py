@@ -24,7 +24,7 @@ def can_use_therapist_views(user) -> bool:
         getattr(user, "is_authenticated", False)
         and user.is_active
         and getattr(user, "role", None) == User.Role.THERAPIST
-        and user.is_verified
+        and user.is_verified_therapist
     )
 
 
