@@ -12,8 +12,7 @@ from django.core import mail
 from django.test import Client
 
 from tests.alerts.helpers import checkin_at, regulation_log_at, tick_at
-from tests.factories import DEFAULT_PASSWORD
-from tests.helpers import assert_error
+from tests.helpers import assert_error, web_login
 from tests.sharing.factories import ShareGrantFactory
 from tracker.models import AccessLogEntry, Alert, AlertKind, AlertRule
 
@@ -279,7 +278,7 @@ def test_evaluation_queries_do_not_grow_with_shares(django_assert_max_num_querie
 def test_dashboard_lists_marks_and_acknowledges_with_csrf(client_user, therapist):
     [a, _b] = fired(client_user, therapist)
     web = Client(enforce_csrf_checks=True)
-    assert web.login(email=therapist.email, password=DEFAULT_PASSWORD)
+    web_login(web, therapist)
     page = web.get("/dashboard/alerts/")
     assert page.status_code == 200
     html = page.content.decode()

@@ -15,8 +15,7 @@ from django.test import Client
 from pypdf import PdfReader
 
 from tests.alerts.helpers import checkin_at, regulation_log_at, tick_at
-from tests.factories import DEFAULT_PASSWORD
-from tests.helpers import assert_error
+from tests.helpers import assert_error, web_login
 from tests.sharing.factories import ShareGrantFactory
 from tracker.models import AccessLogEntry, Alert
 
@@ -120,7 +119,7 @@ def test_dashboard_download(client_user, therapist, other_therapist):
     ShareGrantFactory(client=client_user, therapist=therapist, accepted_at=START)
     now = history(client_user)
     web = Client()
-    assert web.login(email=therapist.email, password=DEFAULT_PASSWORD)
+    web_login(web, therapist)
     with time_machine.travel(now, tick=False):
         page = web.get(f"/dashboard/clients/{client_user.id}/").content.decode()
         assert f"/dashboard/clients/{client_user.id}/report/" in page
@@ -128,7 +127,7 @@ def test_dashboard_download(client_user, therapist, other_therapist):
     assert response.status_code == 200 and response.content.startswith(b"%PDF")
     assert AccessLogEntry.objects.filter(resource="report", channel="web").count() == 1
     other = Client()
-    assert other.login(email=other_therapist.email, password=DEFAULT_PASSWORD)
+    web_login(other, other_therapist)
     assert other.get(f"/dashboard/clients/{client_user.id}/report/").status_code == 404
 
 

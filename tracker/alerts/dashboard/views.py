@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from tracker.accounts.dashboard import second_factor_required
 from tracker.alerts import selectors, services
 from tracker.models import AccessLogEntry, AlertKind
 from tracker.sharing import services as sharing
@@ -23,6 +24,7 @@ LIST_LIMIT = 200
 
 @never_cache
 @login_required
+@second_factor_required
 @require_GET
 def alert_list(request):
     if not can_use_therapist_views(request.user):
@@ -38,6 +40,7 @@ def alert_list(request):
 
 @never_cache
 @login_required
+@second_factor_required
 @require_POST
 def alert_acknowledge(request, alert_id):
     try:

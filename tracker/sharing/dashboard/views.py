@@ -211,6 +211,7 @@ def session_create(request, client_id):
 
 @never_cache
 @login_required
+@second_factor_required
 @require_GET
 @_in_therapists_timezone
 def client_report_pdf(request, client_id):
