@@ -4,6 +4,7 @@ The live-server run of schemathesis and of the generated clients is `bin/contrac
 these are the same cases as focused in-suite tests on whichever database the suite runs."""
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from django.test import override_settings
 
 from tests.entries.entry_factories import checkin_body, make_checkin
 from tests.entries.test_regulation_api import log_body, make_log
-from tests.helpers import assert_error
+from tests.helpers import api_routes, assert_error
 from tests.sharing.factories import ShareGrantFactory
 
 pytestmark = pytest.mark.django_db
@@ -181,6 +182,56 @@ def test_a_write_without_the_slash_is_served_not_redirected(client_api, client_u
     assert client_api.post("/api/v1/shares/invites", {}, format="json").status_code in (201, 400)
     assert client_api.get("/api/v1/me").status_code == 200
     assert client_api.get("/api/v1/me/").status_code == 200
+
+
+def test_every_api_route_serves_both_slash_forms_from_its_own_pattern():
+    """The route pattern serves the form without the slash (no middleware resolves it first)."""
+    from django.urls import resolve
+
+    from tracker.common.api.urls import OptionalSlashRoutePattern
+
+    samples = {"<str:code>": "ecr-r-short", "<str:week>": "2026-W01"}
+    for route, view in api_routes():
+        url = "/api/v1/" + route
+        for placeholder, value in samples.items():
+            url = url.replace(placeholder, value)
+        url = re.sub(r"<anyuuid:\w+>", "00000000-0000-4000-8000-000000000000", url)
+        assert resolve(url).func is view, route
+        assert resolve(url.removesuffix("/")).func is view, route
+    from django.urls import URLResolver, get_resolver
+
+    def endpoints(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from endpoints(entry.url_patterns, prefix + str(entry.pattern))
+            elif (prefix + str(entry.pattern)).startswith("api/"):
+                yield entry
+
+    served = list(endpoints(get_resolver().url_patterns))
+    assert len(served) >= 40
+    assert all(isinstance(entry.pattern, OptionalSlashRoutePattern) for entry in served)
+
+
+def test_an_api_request_is_resolved_once(client_api, monkeypatch):
+    from django.urls.resolvers import URLResolver
+
+    calls = []
+    original = URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":  # the root resolver: one call per resolve of a URL
+            calls.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
+    assert client_api.get("/api/v1/me").status_code == 200
+    assert calls == ["/api/v1/me"]
+
+
+def test_the_path_without_the_slash_is_not_listed_in_the_schema(anon_api):
+    spec = anon_api.get("/api/schema?format=json").json()
+    assert all(path.endswith("/") for path in spec["paths"])
+    assert "/api/v1/me/" in spec["paths"]
 
 
 # --- 3. Ids ---------------------------------------------------------------------------------------------
