@@ -146,7 +146,7 @@ class ApiConventionsMiddleware:
 
     @staticmethod
     def _is_docs(request) -> bool:
-        return request.path_info.startswith(("/api/docs", "/api/redoc"))
+        return request.path_info.startswith("/api/docs")
 
     @staticmethod
     def _json_error_for(status_code: int):

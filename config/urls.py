@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tracker.accounts.login_forms import LockoutAdminAuthenticationForm
 from tracker.common.api import views
@@ -12,7 +12,6 @@ urlpatterns = [
     path("metrics", views.metrics, name="metrics"),
     api_path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     api_path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    api_path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("api/v1/", include("tracker.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("dashboard/", include("tracker.sharing.dashboard.urls")),

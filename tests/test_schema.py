@@ -40,6 +40,13 @@ def test_docs_page_loads_its_assets_locally(client):
             assert client.get(source).status_code == 200, source
 
 
+def test_there_is_no_redoc_page_whose_fonts_come_from_a_cdn(client_api):
+    """ReDoc was removed (drf-spectacular's page links Google Fonts); Swagger UI is the offline docs."""
+    response = client_api.get("/api/redoc/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+
+
 @pytest.fixture
 def spec(tmp_path):
     out = tmp_path / "schema.json"
@@ -88,3 +95,57 @@ def test_optional_request_fields_carry_no_default_that_generators_read_as_requir
     for name in request_bodies - {""}:
         for prop in schemas[name].get("properties", {}).values():
             assert "default" not in prop, name
+
+
+# Names drf-spectacular makes up when it cannot tell what a schema is; a developer would not write them.
+GENERATED_NAMES = re.compile(r"^(BlankEnum|NullEnum|TypeEnum|Item|Result|Patched\w+|\w+Request|\w+[0-9a-f]{3}Enum)$")
+
+
+def test_component_names_are_ones_a_developer_would_write(spec):
+    names = set(spec["components"]["schemas"])
+    generated = sorted(n for n in names if GENERATED_NAMES.match(n))
+    # Input-only shapes may keep drf-spectacular's "…Request" name (e.g. LoginRequest); nothing else.
+    assert [n for n in generated if not n.endswith("Request")] == []
+    # One enum per concept: no two enum components hold the same values.
+    enums = {n: tuple(s["enum"]) for n, s in spec["components"]["schemas"].items() if "enum" in s}
+    by_values: dict[tuple, list[str]] = {}
+    for name, values in enums.items():
+        by_values.setdefault(tuple(sorted(values)), []).append(name)
+    assert [names for names in by_values.values() if len(names) > 1] == []
+    # The two channel concepts have names that say which one they are; the vocabularies one each.
+    assert {"AccessChannelEnum", "DeliveryChannelEnum", "StrategyEnum", "TriggerEnum", "ScopeEnum"} <= names
+    assert not names & {"ChannelEnum", "ChannelsEnum", "StrategiesEnum", "ScopesEnum"}
+
+
+def test_query_filters_over_a_vocabulary_refer_to_its_enum(spec):
+    params = {p["name"]: p for p in spec["paths"]["/api/v1/regulation-logs/"]["get"]["parameters"]}
+    assert params["strategy"]["schema"] == {"$ref": "#/components/schemas/StrategyEnum"}
+    assert params["trigger"]["schema"] == {"$ref": "#/components/schemas/TriggerEnum"}
+    inline = [
+        (path, method, p["name"])
+        for path, ops in spec["paths"].items()
+        for method, op in ops.items()
+        for p in op.get("parameters", [])
+        if "enum" in p.get("schema", {}) and len(p["schema"]["enum"]) > 1
+    ]
+    assert inline == []
+
+
+VERBS = ("list", "get", "create", "update", "replace", "delete", "mark", "end", "accept", "export", "sync")
+ACTIONS = {"register", "login", "logout", "logoutAll"}
+
+
+def test_operation_ids_are_camel_case_unique_and_say_what_they_do(spec):
+    ids = [(path, method, op["operationId"]) for path, ops in spec["paths"].items() for method, op in ops.items()]
+    assert len({i for _, _, i in ids}) == len(ids)
+    for path, method, operation_id in ids:
+        assert re.fullmatch(r"[a-z]+(?:[A-Z][a-z0-9]*)*", operation_id), (path, operation_id)
+        assert operation_id in ACTIONS or operation_id.startswith(VERBS), (path, operation_id)
+        # The resource the path names appears in the id (shares/invites → …ShareInvite…).
+        resource = next(s for s in reversed(path.strip("/").split("/")) if not s.startswith("{"))
+        stem = re.sub(r"(ies|s)$", "", resource.replace("-", "")).lower()
+        if operation_id not in ACTIONS and resource not in ("me", "read-all", "read", "opened", "export"):
+            assert stem[:5] in operation_id.lower(), (path, method, operation_id)
+    by_route = {(path, method): operation_id for path, method, operation_id in ids}
+    assert by_route[("/api/v1/devices/", "delete")] == "deleteDeviceByToken"
+    assert by_route[("/api/v1/shares/invites/", "post")] == "createShareInvite"

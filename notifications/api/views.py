@@ -90,7 +90,6 @@ class DevicesView(generics.ListAPIView):
         )
 
     @extend_schema(
-        operation_id="devices_destroy_by_token",
         request=DeviceTokenSerializer,
         responses={204: None, **ERROR_RESPONSES(400, 401, 404)},
         summary="Remove my device by its push token (e.g. on logout)",

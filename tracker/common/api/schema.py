@@ -124,7 +124,9 @@ class ApiAutoSchema(AutoSchema):
                 continue
             followed_by_id = index + 1 < len(segments) and segments[index + 1].startswith("{")
             last = index == len(segments) - 1
-            if followed_by_id or (last and method == "post"):
+            # A segment before another one names the owner (shares/invites → ShareInvites); the last
+            # one is singular when it names one object (followed by its id, or created by a POST).
+            if not last or method == "post" or followed_by_id:
                 segment = _singular(segment)
             words.append(_pascal(segment))
         if method == "get":
@@ -281,6 +283,20 @@ def _discriminator_values(schemas: dict) -> None:
                     variant["required"].append(field)
 
 
+def _parameter_enums_as_refs(result: dict, schemas: dict) -> None:
+    """A query filter over a vocabulary (`?strategy=`, `?trigger=`) refers to the vocabulary's enum
+    component instead of repeating it inline: one enum per concept in generated clients.
+    drf-spectacular's enum hook only names the enums of component properties."""
+    components = {tuple(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
+                schema = parameter.get("schema", {})
+                name = components.get(tuple(schema.get("enum", ())))
+                if name and schema.get("type") == schemas[name].get("type"):
+                    parameter["schema"] = {"$ref": f"#/components/schemas/{name}"}
+
+
 def _error_response(status: int) -> dict:
     response = {
         "description": _SHARED[status],
@@ -310,6 +326,7 @@ def postprocess(result, generator, request, public):
     result["components"]["schemas"] = dict(sorted(schemas.items()))
     _request_defaults_as_text(result, schemas)
     _discriminator_values(schemas)
+    _parameter_enums_as_refs(result, schemas)
     record = schemas.get("SyncChange", {}).get("properties", {}).get("record")
     if record is not None:
         record["nullable"] = True  # deletes carry no record (tombstones hold no health data)
