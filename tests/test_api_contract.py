@@ -127,10 +127,39 @@ def test_valid_filters_answer_the_same_on_every_list(
         assert len(response.json()["results"]) == count, url
 
 
-def test_since_after_until_is_a_400_on_every_list(client_api, therapist_api, client_user, shared_history):
-    params = {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
+def test_since_at_or_after_until_is_an_empty_list_on_every_list(client_api, therapist_api, client_user, shared_history):
     for url in every_list(client_user):
-        assert_error(api_for_url(url, client_api, therapist_api).get(url, params), 400, fields=["until"])
+        api = api_for_url(url, client_api, therapist_api)
+        assert len(api.get(url).json()["results"]) == 1, url
+        for since, until in (("2100-02-01T00:00:00Z", "1900-01-01T00:00:00Z"), ("2026-01-01T00:00:00Z",) * 2):
+            response = api.get(url, {"since": since, "until": until})
+            assert response.status_code == 200, (url, response.content[:300])
+            assert response.json()["results"] == [], url
+
+
+def test_an_empty_query_parameter_counts_as_left_out(client_api, therapist_api, client_user, shared_history):
+    for url in every_list(client_user):
+        api = api_for_url(url, client_api, therapist_api)
+        response = api.get(url, {"since": "", "until": "", "page_size": "", "cursor": ""})
+        assert response.status_code == 200, (url, response.content[:300])
+        assert len(response.json()["results"]) == 1, url
+    assert client_api.get("/api/v1/inbox/", {"unread": ""}).status_code == 200
+    assert client_api.get("/api/v1/summaries/", {"since": "", "until": ""}).status_code == 200
+
+
+@pytest.mark.parametrize("page_size", ["0", "-3", "201", "null", "abc", "1.5", "+5", "٣"])
+def test_a_page_size_outside_1_to_200_is_a_400_on_every_list(client_api, page_size):
+    for url in ("/api/v1/checkins/", "/api/v1/inbox/", "/api/v1/shares/", "/api/v1/devices/"):
+        assert_error(client_api.get(url, {"page_size": page_size}), 400, fields=["page_size"])
+    assert client_api.get("/api/v1/checkins/", {"page_size": "200"}).status_code == 200
+
+
+def test_summary_dates_are_iso_only_and_unreal_weeks_are_404(client_api):
+    assert_error(client_api.get("/api/v1/summaries/", {"until": "03/01/2026"}), 400, fields=["until"])
+    assert client_api.get("/api/v1/summaries/", {"until": "2026-03-01"}).status_code == 200
+    assert_error(client_api.get("/api/v1/summaries/2021-W53/"), 404)  # 2021 has 52 ISO weeks
+    assert_error(client_api.get("/api/v1/summaries/0000-W01/"), 404)
+    assert_error(client_api.get("/api/v1/summaries/2026-47/"), 400, fields=["week"])
 
 
 # --- 1. Paths and errors under DEBUG ------------------------------------------------------------------

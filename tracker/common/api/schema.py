@@ -351,6 +351,11 @@ def postprocess(result, generator, request, public):
                     responses[str(status)] = _error_response(status)
                 elif status == 429:
                     responses["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+            for parameter in params:
+                # An empty optional query parameter (`?until=`) counts as left out, everywhere (DRF and
+                # django-filter read it so; the hand-read ones follow): say so, so clients and fuzzers know.
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in params):
                 for code, response in responses.items():
                     if code.startswith("2"):
