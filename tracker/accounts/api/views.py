@@ -9,6 +9,7 @@ from rest_framework.views import APIView
 
 from tracker.accounts import services as accounts
 from tracker.accounts.serializers import (
+    NewPasswordField,
     TimezoneField,
     UserSerializer,
 )
@@ -20,7 +21,7 @@ from tracker.models import User
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+    password = NewPasswordField()
     display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=User.Role.choices, default=User.Role.CLIENT)
     timezone = TimezoneField(required=False, default="UTC")

@@ -210,3 +210,22 @@ class WholeItemSerializer(serializers.Serializer):
         if missing:
             raise serializers.ValidationError(missing)
         return value
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+class UniqueListField(serializers.ListField):
+    """A JSON array whose items must all differ; the schema says `uniqueItems: true`
+    (tracker.common.api.schema.declare_input_rules), so clients know before sending."""
+
+    unique_items = True
+    default_error_messages = {"not_unique": "Each {item} may appear only once."}
+
+    def __init__(self, *, item: str = "item", **kwargs):
+        self.item = item
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            self.fail("not_unique", item=self.item)
+        return value

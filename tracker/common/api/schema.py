@@ -2,6 +2,7 @@
 
 import json
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -109,8 +110,50 @@ def _pascal(segment: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in segment.replace("_", "-").split("-"))
 
 
+# What DRF's CharField refuses in a request body, as patterns: NUL anywhere (PostgreSQL text cannot
+# hold it; ProhibitNullCharactersValidator), and, when blank is not allowed, a value that is only
+# whitespace (trimmed to "" and refused). \s is Python's (str.isspace), as the server trims.
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK_NO_NUL = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def declare_input_rules(field, schema: dict) -> None:
+    """Add to a request field's schema the rules DRF enforces but drf-spectacular does not state:
+    string patterns (above), `minItems: 1` for `allow_empty=False` lists, `uniqueItems` for lists
+    that refuse duplicates (`UniqueListField`)."""
+    if isinstance(field, serializers.ListField | serializers.ListSerializer) and schema.get("type") == "array":
+        if not field.allow_empty:
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        if getattr(field, "unique_items", False):
+            schema["uniqueItems"] = True
+    elif (
+        isinstance(field, serializers.CharField)
+        and schema.get("type") == "string"
+        and not {"format", "enum", "pattern"} & set(schema)
+        and not any(isinstance(v, RegexValidator) for v in field.validators)
+    ):
+        schema["pattern"] = NOT_BLANK_NO_NUL if not field.allow_blank and field.trim_whitespace else NO_NUL
+
+
 class ApiAutoSchema(AutoSchema):
-    """The API's AutoSchema: readable operation ids (`listCheckins`, `getCheckin`, `createCheckin`, …)."""
+    """The API's AutoSchema: readable operation ids (`listCheckins`, `getCheckin`, `createCheckin`, …)
+    and request bodies that state the rules DRF enforces (`declare_input_rules`)."""
+
+    _request_depth = 0
+
+    def _map_basic_serializer(self, serializer, direction):
+        # drf-spectacular does not pass the direction on to _insert_field_validators: remember it.
+        outer = self._request_depth
+        self._request_depth = outer + 1 if direction == "request" else 0
+        try:
+            return super()._map_basic_serializer(serializer, direction)
+        finally:
+            self._request_depth = outer
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if self._request_depth:
+            declare_input_rules(field, schema)
 
     def get_operation_id(self):
         method = self.method.lower()
