@@ -1,9 +1,12 @@
+import json
 import re
 
 import pytest
 import yaml
 from django.core.management import call_command
 from openapi_spec_validator import validate
+
+from tests.helpers import assert_error
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +54,6 @@ def test_there_is_no_redoc_page_whose_fonts_come_from_a_cdn(client_api):
 def spec(tmp_path):
     out = tmp_path / "schema.json"
     call_command("spectacular", "--format", "openapi-json", "--file", str(out))
-    import json
 
     return json.loads(out.read_text())
 
@@ -149,3 +151,63 @@ def test_operation_ids_are_camel_case_unique_and_say_what_they_do(spec):
     by_route = {(path, method): operation_id for path, method, operation_id in ids}
     assert by_route[("/api/v1/devices/", "delete")] == "deleteDeviceByToken"
     assert by_route[("/api/v1/shares/invites/", "post")] == "createShareInvite"
+
+
+def _validator_for(spec, component: str):
+    """A JSON Schema validator of one request component, refs resolved against the served spec."""
+    from jsonschema import Draft4Validator
+
+    schema = {**spec["components"]["schemas"][component], "components": spec["components"]}
+    return Draft4Validator(schema)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "field, value",
+    [("locale", "   "), ("locale", "en\x00"), ("display_name", "Sam\x00"), ("timezone", "Mars/Olympus")],
+)
+def test_the_schema_refuses_what_the_server_refuses_in_a_profile(client_api, spec, field, value):
+    validator = _validator_for(spec, "MePatch")
+    assert not validator.is_valid({field: value})
+    assert_error(client_api.patch("/api/v1/me/", {field: value}, format="json"), 400, fields=[field])
+
+
+@pytest.mark.django_db
+def test_the_schema_accepts_what_the_server_accepts_in_a_profile(client_api, spec):
+    body = {"locale": " de ", "display_name": "", "timezone": "America/St_Johns"}
+    assert _validator_for(spec, "MePatch").is_valid(body)
+    assert client_api.patch("/api/v1/me/", body, format="json").status_code == 200
+
+
+def test_timezones_are_the_installed_iana_names(spec):
+    from tracker.common.timezones import available_timezones
+
+    assert set(spec["components"]["schemas"]["TimezoneEnum"]["enum"]) == available_timezones()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"times": ["09:00", "09:00"]}, "times"),
+        ({"times": ["9:05"]}, "times.0"),
+        ({"times": ["09:00:00"]}, "times.0"),
+        ({"weekdays": [1, 1]}, "weekdays"),
+        ({"channels": ["push", "push"]}, "channels"),
+    ],
+)
+def test_reminder_lists_are_unique_and_times_hh_mm_in_schema_and_server(client_api, spec, change, field):
+    body = {"times": ["09:00"], "weekdays": [1, 2], **change}
+    assert not _validator_for(spec, "ReminderScheduleInputRequest").is_valid(body)
+    assert_error(client_api.put("/api/v1/reminders/", body, format="json"), 400, fields=[field])
+    props = spec["components"]["schemas"]["ReminderScheduleInputRequest"]["properties"]
+    assert props[field.split(".")[0]]["uniqueItems"] is True
+
+
+@pytest.mark.django_db
+def test_registration_declares_the_password_rules_it_can(spec, anon_api):
+    password = spec["components"]["schemas"]["RegisterRequest"]["properties"]["password"]
+    assert password["minLength"] == 10
+    body = {"email": "digits@example.org", "password": "1234567890"}
+    assert not _validator_for(spec, "RegisterRequest").is_valid(body)
+    assert_error(anon_api.post("/api/v1/auth/register/", body, format="json"), 400, fields=["password"])
