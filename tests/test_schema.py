@@ -164,7 +164,14 @@ def _validator_for(spec, component: str):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "field, value",
-    [("locale", "   "), ("locale", "en\x00"), ("display_name", "Sam\x00"), ("timezone", "Mars/Olympus")],
+    [
+        ("locale", "   "),
+        ("locale", "en\x00"),
+        ("display_name", "Sam\x00"),
+        ("display_name", 0),
+        ("locale", 1.5),
+        ("timezone", "Mars/Olympus"),
+    ],
 )
 def test_the_schema_refuses_what_the_server_refuses_in_a_profile(client_api, spec, field, value):
     validator = _validator_for(spec, "MePatch")

@@ -99,8 +99,8 @@ class ReminderScheduleSerializer(serializers.Serializer):
 
 class DeviceInputSerializer(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
-    token = serializers.CharField(max_length=4096, help_text="The FCM registration token.")
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    token = StrictCharField(max_length=4096, help_text="The FCM registration token.")
+    app_version = StrictCharField(max_length=32, required=False, allow_blank=True, default="")
 
 
 class DeviceTokenSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from django.contrib.auth.password_validation import MinimumLengthValidator, get_
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from tracker.common.api.fields import StrictCharField
 from tracker.common.timezones import available_timezones
 from tracker.models import User
 
@@ -17,7 +18,7 @@ from tracker.models import User
         "description": "An IANA time zone name, e.g. Europe/Berlin.",
     }
 )
-class TimezoneField(serializers.CharField):
+class TimezoneField(StrictCharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 64)
         super().__init__(**kwargs)
@@ -53,7 +54,7 @@ def _min_password_length() -> int:
         "pattern": "^[^\\u0000]*[^0-9\\u0000][^\\u0000]*$",
     }
 )
-class NewPasswordField(serializers.CharField):
+class NewPasswordField(StrictCharField):
     """A password being chosen: Django's AUTH_PASSWORD_VALIDATORS judge it (in the service)."""
 
     def __init__(self, **kwargs):

@@ -13,6 +13,7 @@ from tracker.accounts.serializers import (
     TimezoneField,
     UserSerializer,
 )
+from tracker.common.api.fields import StrictCharField
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES, delete_with_body
 from tracker.data_rights.services import user_erase
@@ -22,17 +23,17 @@ from tracker.models import User
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
     password = NewPasswordField()
-    display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    display_name = StrictCharField(max_length=80, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=User.Role.choices, default=User.Role.CLIENT)
     timezone = TimezoneField(required=False, default="UTC")
-    locale = serializers.CharField(max_length=16, required=False, default="en")
-    device_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    locale = StrictCharField(max_length=16, required=False, default="en")
+    device_name = StrictCharField(max_length=80, required=False, allow_blank=True, default="")
 
 
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    device_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    password = StrictCharField(max_length=128, write_only=True, trim_whitespace=False)
+    device_name = StrictCharField(max_length=80, required=False, allow_blank=True, default="")
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -42,9 +43,9 @@ class TokenResponseSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    display_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    display_name = StrictCharField(max_length=80, required=False, allow_blank=True)
     timezone = TimezoneField(required=False)
-    locale = serializers.CharField(max_length=16, required=False)
+    locale = StrictCharField(max_length=16, required=False)
     country = serializers.RegexField(
         r"^([A-Za-z]{2})?$",
         required=False,
@@ -57,7 +58,7 @@ class MeUpdateSerializer(serializers.Serializer):
 
 
 class MeDeleteSerializer(serializers.Serializer):
-    password = serializers.CharField(
+    password = StrictCharField(
         max_length=128, write_only=True, trim_whitespace=False, help_text="The current password of the account."
     )
 
@@ -77,7 +78,7 @@ class AuthThrottled(APIView):
 class RegisterView(AuthThrottled):
     @extend_schema(
         request=RegisterSerializer,
-        responses={201: TokenResponseSerializer, **ERROR_RESPONSES(400, 413, 429)},
+        responses={201: TokenResponseSerializer, **ERROR_RESPONSES(400, 409, 413, 429)},
         summary="Create an account and a token for this device",
         auth=[],
     )

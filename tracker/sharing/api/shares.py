@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracker.common.api.client import client_ip
+from tracker.common.api.fields import StrictCharField
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden, NotFound
@@ -75,7 +76,7 @@ class PendingInviteSerializer(serializers.ModelSerializer):
 
 
 class AcceptSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=32, help_text="Case and dashes do not matter.")
+    code = StrictCharField(max_length=32, help_text="Case and dashes do not matter.")
 
 
 class TherapistGrantSerializer(serializers.ModelSerializer):
