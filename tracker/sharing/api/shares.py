@@ -174,7 +174,7 @@ class AcceptView(APIView):
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
         request=AcceptSerializer,
-        responses={201: TherapistGrantSerializer, **ERROR_RESPONSES(400, 401, 403, 409, 422, 429)},
+        responses={201: TherapistGrantSerializer, **ERROR_RESPONSES(400, 401, 403, 404, 409, 422, 429)},
         summary="Accept a client's share code (verified therapists)",
         description="Wrong codes count per therapist and per IP address; too many lock both out (429 + Retry-After).",
         tags=["shares"],
