@@ -1,6 +1,7 @@
 """OpenAPI pieces shared by every endpoint: the error shape and its documented statuses."""
 
 import json
+import re
 
 from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -340,6 +341,20 @@ def _parameter_enums_as_refs(result: dict, schemas: dict) -> None:
                     parameter["schema"] = {"$ref": f"#/components/schemas/{name}"}
 
 
+def enum_varname(value: str) -> str:
+    """A constant name for an enum value that stays distinct where generators' own would collide
+    (openapi-python-client turns GMT0, GMT-0 and GMT+0 all into GMT0)."""
+    name = value.replace("+", "_PLUS_").replace("-", "_MINUS_")
+    return re.sub(r"_+", "_", re.sub(r"\W", "_", name)).strip("_").upper()
+
+
+def _enum_varnames(schemas: dict) -> None:
+    """`x-enum-varnames` (read by openapi-python-client and others) on the time zone enum."""
+    zones = schemas.get("TimezoneEnum")
+    if zones:
+        zones["x-enum-varnames"] = [enum_varname(value) for value in zones["enum"]]
+
+
 def _error_response(status: int) -> dict:
     response = {
         "description": _SHARED[status],
@@ -370,6 +385,7 @@ def postprocess(result, generator, request, public):
     _request_defaults_as_text(result, schemas)
     _discriminator_values(schemas)
     _parameter_enums_as_refs(result, schemas)
+    _enum_varnames(schemas)
     record = schemas.get("SyncChange", {}).get("properties", {}).get("record")
     if record is not None:
         record["nullable"] = True  # deletes carry no record (tombstones hold no health data)
