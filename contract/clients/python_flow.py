@@ -30,12 +30,12 @@ def main(base_url: str, generated_dir: str) -> str:
         SyncChangeOp,
         SyncCheckInPushItem,
         SyncCheckInPushItemType,
-        TimezoneEnum,
         SyncFeed,
         SyncPushBatch,
         SyncPushOp,
         SyncPushResults,
         SyncPushStatus,
+        TimezoneEnum,
         TokenResponse,
     )
 
