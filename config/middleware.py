@@ -5,7 +5,6 @@ import uuid
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from django.urls import Resolver404, resolve
 
 from tracker.common.api.errors import json_error
 from tracker.common.api.views import database_unavailable
@@ -116,10 +115,10 @@ class RequestContextMiddleware:
 class ApiConventionsMiddleware:
     """Two conventions of every /api/ URL that no view can give itself.
 
-    - One path form: every route ends with a slash; the other form (without it, or with it where a
-      route has none) is served by the same view, never redirected (a client following a 301 for a
-      POST would turn the write into a GET). Placed before CommonMiddleware, whose APPEND_SLASH
-      redirect then never fires for the API.
+    - One path form: every route ends with a slash; the form without it is served by the same view
+      (the routes' own pattern, tracker.common.api.urls.api_path), so CommonMiddleware's APPEND_SLASH
+      redirect never fires for the API (a client following a 301 for a POST would turn the write
+      into a GET) and no URL is resolved twice.
     - Errors are JSON in the one error shape, also under DEBUG: unmatched routes, 404, 405 and
       uncaught exceptions (whose DEBUG page would otherwise be HTML)."""
 
@@ -131,7 +130,6 @@ class ApiConventionsMiddleware:
     def __call__(self, request):
         if not request.path_info.startswith(self.PREFIX):
             return self.get_response(request)
-        self._normalise_path(request)
         response = self.get_response(request)
         content_type = response.get("Content-Type", "")
         if response.status_code >= 400 and "json" not in content_type and not self._is_docs(request):
@@ -148,7 +146,7 @@ class ApiConventionsMiddleware:
 
     @staticmethod
     def _is_docs(request) -> bool:
-        return request.path_info.startswith(("/api/docs", "/api/redoc"))
+        return request.path_info.startswith("/api/docs")
 
     @staticmethod
     def _json_error_for(status_code: int):
@@ -159,22 +157,3 @@ class ApiConventionsMiddleware:
         if status_code >= 500:
             return json_error(status_code, "server_error", "Something went wrong on our side.")
         return json_error(status_code, "error", "The request could not be served.")
-
-    @staticmethod
-    def _normalise_path(request) -> None:
-        path = request.path_info
-        urlconf = getattr(request, "urlconf", None)
-        if _resolves(path, urlconf):
-            return
-        other = path[:-1] if path.endswith("/") else path + "/"
-        if other != "/" and _resolves(other, urlconf):
-            request.path_info = other
-            request.path = request.META.get("SCRIPT_NAME", "").rstrip("/") + other
-
-
-def _resolves(path: str, urlconf) -> bool:
-    try:
-        resolve(path, urlconf)
-    except Resolver404:
-        return False
-    return True

@@ -310,7 +310,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Optional choice fields are plain nullable enums, not oneOf [XEnum, BlankEnum, NullEnum].
@@ -334,6 +333,15 @@ SPECTACULAR_SETTINGS = {
         "FhirResourceType": ["Bundle"],
         # The entry kinds keep the name they had before the FHIR bundle added another `type` enum.
         "TypeEnum": ["checkin", "regulation_log"],
+        # One enum per vocabulary, the same in request bodies, responses and query filters.
+        "StrategyEnum": "tracker.entries.vocabularies.STRATEGIES",
+        "StrategyFamilyEnum": "tracker.entries.vocabularies.STRATEGY_FAMILIES",
+        "TriggerEnum": "tracker.entries.vocabularies.TRIGGERS",
+        "TriggerTargetEnum": "tracker.entries.vocabularies.TRIGGER_TARGETS",
+        # Two different "channels": where a therapist read shared data, and how a reminder is sent.
+        "ScopeEnum": "tracker.sharing.models.ALL_SCOPES",
+        "AccessChannelEnum": "tracker.sharing.models.AccessLogEntry.Channel",
+        "DeliveryChannelEnum": "notifications.transports.channel_choices",
     },
 }
 

@@ -2,17 +2,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from tracker.accounts.login_forms import LockoutOTPAdminAuthenticationForm
 from tracker.common.api import views
+from tracker.common.api.urls import api_path
 
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("metrics", views.metrics, name="metrics"),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    api_path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    api_path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/v1/", include("tracker.urls")),
     path("api/v1/", include("notifications.api.urls")),
     path("dashboard/", include("tracker.sharing.dashboard.urls")),

@@ -4,6 +4,7 @@ The live-server run of schemathesis and of the generated clients is `bin/contrac
 these are the same cases as focused in-suite tests on whichever database the suite runs."""
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from django.test import override_settings
 
 from tests.entries.entry_factories import checkin_body, make_checkin
 from tests.entries.test_regulation_api import log_body, make_log
-from tests.helpers import assert_error
+from tests.helpers import api_routes, assert_error
 from tests.sharing.factories import ShareGrantFactory
 
 pytestmark = pytest.mark.django_db
@@ -69,8 +70,7 @@ def test_gunicorn_leaves_the_url_limit_to_django():
 
 # --- 1. Query strings: since/until on every list --------------------------------------------------------
 BAD_TIMES = [
-    ("until", "2026-01-01T00:00:00+21:54"),  # PostgreSQL: time zone displacement out of range
-    ("since", "2026-01-01T00:00:00-18:01"),
+    ("until", "2026-01-01T00:00:00+24:00"),  # RFC 3339 offsets are under 24 hours
     ("since", "0001-01-01T00:00:00+01:00"),  # SQLite: date value out of range
     ("until", "9999-12-31T23:59:59-01:00"),
     ("since", "not-a-time"),
@@ -114,6 +114,9 @@ def test_bad_or_out_of_range_filters_are_a_400_on_every_list(
         ({"since": "2000-01-01T00:00:00+14:00"}, 1),
         ({"since": "2000-01-01T00:00:00"}, 1),  # without an offset: UTC
         ({"until": "2000-01-01T00:00:00-18:00"}, 0),
+        # Beyond PostgreSQL's ±15:59 displacement: converted to UTC before any query (was a 500 there).
+        ({"until": "2000-01-01T00:00:00+21:54"}, 0),
+        ({"since": "2000-01-01T00:00:00-23:59"}, 1),
         ({"since": "0001-01-02T00:00:00Z", "until": "9999-12-29T00:00:00Z"}, 1),
     ],
 )
@@ -126,10 +129,39 @@ def test_valid_filters_answer_the_same_on_every_list(
         assert len(response.json()["results"]) == count, url
 
 
-def test_since_after_until_is_a_400_on_every_list(client_api, therapist_api, client_user, shared_history):
-    params = {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
+def test_since_at_or_after_until_is_an_empty_list_on_every_list(client_api, therapist_api, client_user, shared_history):
     for url in every_list(client_user):
-        assert_error(api_for_url(url, client_api, therapist_api).get(url, params), 400, fields=["until"])
+        api = api_for_url(url, client_api, therapist_api)
+        assert len(api.get(url).json()["results"]) == 1, url
+        for since, until in (("2100-02-01T00:00:00Z", "1900-01-01T00:00:00Z"), ("2026-01-01T00:00:00Z",) * 2):
+            response = api.get(url, {"since": since, "until": until})
+            assert response.status_code == 200, (url, response.content[:300])
+            assert response.json()["results"] == [], url
+
+
+def test_an_empty_query_parameter_counts_as_left_out(client_api, therapist_api, client_user, shared_history):
+    for url in every_list(client_user):
+        api = api_for_url(url, client_api, therapist_api)
+        response = api.get(url, {"since": "", "until": "", "page_size": "", "cursor": ""})
+        assert response.status_code == 200, (url, response.content[:300])
+        assert len(response.json()["results"]) == 1, url
+    assert client_api.get("/api/v1/inbox/", {"unread": ""}).status_code == 200
+    assert client_api.get("/api/v1/summaries/", {"since": "", "until": ""}).status_code == 200
+
+
+@pytest.mark.parametrize("page_size", ["0", "-3", "201", "null", "abc", "1.5", "+5", "٣"])
+def test_a_page_size_outside_1_to_200_is_a_400_on_every_list(client_api, page_size):
+    for url in ("/api/v1/checkins/", "/api/v1/inbox/", "/api/v1/shares/", "/api/v1/devices/"):
+        assert_error(client_api.get(url, {"page_size": page_size}), 400, fields=["page_size"])
+    assert client_api.get("/api/v1/checkins/", {"page_size": "200"}).status_code == 200
+
+
+def test_summary_dates_are_iso_only_and_unreal_weeks_are_404(client_api):
+    assert_error(client_api.get("/api/v1/summaries/", {"until": "03/01/2026"}), 400, fields=["until"])
+    assert client_api.get("/api/v1/summaries/", {"until": "2026-03-01"}).status_code == 200
+    assert_error(client_api.get("/api/v1/summaries/2021-W53/"), 404)  # 2021 has 52 ISO weeks
+    assert_error(client_api.get("/api/v1/summaries/0000-W01/"), 404)
+    assert_error(client_api.get("/api/v1/summaries/2026-47/"), 400, fields=["week"])
 
 
 # --- 1. Paths and errors under DEBUG ------------------------------------------------------------------
@@ -181,6 +213,56 @@ def test_a_write_without_the_slash_is_served_not_redirected(client_api, client_u
     assert client_api.post("/api/v1/shares/invites", {}, format="json").status_code in (201, 400)
     assert client_api.get("/api/v1/me").status_code == 200
     assert client_api.get("/api/v1/me/").status_code == 200
+
+
+def test_every_api_route_serves_both_slash_forms_from_its_own_pattern():
+    """The route pattern serves the form without the slash (no middleware resolves it first)."""
+    from django.urls import resolve
+
+    from tracker.common.api.urls import OptionalSlashRoutePattern
+
+    samples = {"<str:code>": "ecr-r-short", "<str:week>": "2026-W01"}
+    for route, view in api_routes():
+        url = "/api/v1/" + route
+        for placeholder, value in samples.items():
+            url = url.replace(placeholder, value)
+        url = re.sub(r"<anyuuid:\w+>", "00000000-0000-4000-8000-000000000000", url)
+        assert resolve(url).func is view, route
+        assert resolve(url.removesuffix("/")).func is view, route
+    from django.urls import URLResolver, get_resolver
+
+    def endpoints(patterns, prefix=""):
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                yield from endpoints(entry.url_patterns, prefix + str(entry.pattern))
+            elif (prefix + str(entry.pattern)).startswith("api/"):
+                yield entry
+
+    served = list(endpoints(get_resolver().url_patterns))
+    assert len(served) >= 40
+    assert all(isinstance(entry.pattern, OptionalSlashRoutePattern) for entry in served)
+
+
+def test_an_api_request_is_resolved_once(client_api, monkeypatch):
+    from django.urls.resolvers import URLResolver
+
+    calls = []
+    original = URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":  # the root resolver: one call per resolve of a URL
+            calls.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
+    assert client_api.get("/api/v1/me").status_code == 200
+    assert calls == ["/api/v1/me"]
+
+
+def test_the_path_without_the_slash_is_not_listed_in_the_schema(anon_api):
+    spec = anon_api.get("/api/schema?format=json").json()
+    assert all(path.endswith("/") for path in spec["paths"])
+    assert "/api/v1/me/" in spec["paths"]
 
 
 # --- 3. Ids ---------------------------------------------------------------------------------------------

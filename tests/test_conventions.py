@@ -41,7 +41,7 @@ def test_wrong_method_is_405_in_the_error_shape(client_api):
     assert_error(client_api.put("/api/v1/me"), 405, "method_not_allowed")
 
 
-def test_cursor_pagination_caps_page_size_and_links_to_the_next_page():
+def test_cursor_pagination_bounds_page_size_and_links_to_the_next_page():
     UserFactory.create_batch(5)
     factory = APIRequestFactory()
     paginator = CursorPagination()
@@ -49,8 +49,12 @@ def test_cursor_pagination_caps_page_size_and_links_to_the_next_page():
 
     from rest_framework.request import Request
 
-    request = Request(factory.get("/api/v1/x", {"page_size": 100000}))
-    assert paginator.get_page_size(request) == 200
+    from tracker.common.errors import Invalid
+
+    with pytest.raises(Invalid):
+        paginator.get_page_size(Request(factory.get("/api/v1/x", {"page_size": 100000})))
+    assert paginator.get_page_size(Request(factory.get("/api/v1/x", {"page_size": 200}))) == 200
+    assert paginator.get_page_size(Request(factory.get("/api/v1/x", {"page_size": ""}))) == 50
 
     request = Request(factory.get("/api/v1/x", {"page_size": 2}))
     page = paginator.paginate_queryset(User.objects.all(), request)

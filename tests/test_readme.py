@@ -117,3 +117,11 @@ def test_readme_walkthrough_runs_against_a_live_server():
         if not status.startswith("2") and not announced(commands, method, url.replace(base, README_BASE), status)
     ]
     assert not unannounced, f"non-2xx answers the README does not announce: {unannounced}{tail}"
+
+
+def test_the_walkthrough_uses_no_gnu_only_date_options():
+    """macOS's BSD `date` has no `%:z` and no `-d`/`--date`: the walk-through must not need them."""
+    blocks = "\n".join(walkthrough_blocks(README.read_text()))
+    assert "$NOW" in blocks
+    calls = re.findall(r"\bdate\b[^)|;\n]*", blocks)
+    assert not [c for c in calls if "%:z" in c or re.search(r"\s(-d|--date|-I|--iso)", c)], calls

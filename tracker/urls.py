@@ -1,9 +1,8 @@
-from django.urls import path
-
 import tracker.common.api.converters  # noqa: F401 - registers the anyuuid path converter
 from tracker.accounts.api import views as accounts
 from tracker.alerts.api import views as alerts
 from tracker.clinics.api import views as clinics
+from tracker.common.api.urls import api_path as path  # both slash forms, one resolve
 from tracker.data_rights.api import views as export
 from tracker.entries.api import checkins, instruments, regulation, sync
 from tracker.insights.api import views as trends

@@ -35,6 +35,7 @@ def main(base_url: str, generated_dir: str) -> str:
         SyncPushOp,
         SyncPushResults,
         SyncPushStatus,
+        TimezoneEnum,
         TokenResponse,
     )
 
@@ -43,7 +44,7 @@ def main(base_url: str, generated_dir: str) -> str:
     anonymous = Client(base_url=base_url, raise_on_unexpected_status=True)
     registered = register.sync_detailed(
         client=anonymous,
-        body=RegisterRequest(email=email, password=password, timezone="Europe/Berlin", device_name="python"),
+        body=RegisterRequest(email=email, password=password, timezone=TimezoneEnum.EUROPE_BERLIN, device_name="python"),
     )
     assert registered.status_code == 201 and isinstance(registered.parsed, TokenResponse), registered
     api = AuthenticatedClient(

@@ -3,23 +3,31 @@ boolean or integer belongs is a 400, not a guess."""
 
 from __future__ import annotations
 
+import re
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from notifications.models import Device, InboxItem
 from notifications.transports import TRANSPORTS, Channel, channel_choices
-from tracker.common.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from tracker.common.api.fields import StrictBooleanField, StrictCharField, StrictIntegerField, UniqueListField
 
 MAX_TIMES = 12
 
 
+WALL_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+@extend_schema_field({"type": "string", "pattern": WALL_TIME.pattern, "example": "20:30"})
 class WallTimeField(serializers.TimeField):
-    """A local wall time as "HH:MM" (24 h)."""
+    """A local wall time as "HH:MM" (24 h, two digits each, as the schema's pattern says; strptime
+    alone would also take "9:5")."""
 
     def __init__(self, **kwargs):
         super().__init__(format="%H:%M", input_formats=["%H:%M"], **kwargs)
 
     def to_internal_value(self, value):
-        if not isinstance(value, str):
+        if not isinstance(value, str) or not WALL_TIME.match(value):
             self.fail("invalid", format="HH:MM")
         return super().to_internal_value(value)
 
@@ -35,17 +43,22 @@ class QuietHoursSerializer(serializers.Serializer):
 
 
 class ReminderScheduleInputSerializer(serializers.Serializer):
-    times = serializers.ListField(
-        child=WallTimeField(), max_length=MAX_TIMES, help_text='Local wall times, e.g. ["09:00", "20:30"].'
+    times = UniqueListField(
+        item="time",
+        child=WallTimeField(),
+        max_length=MAX_TIMES,
+        help_text='Local wall times, e.g. ["09:00", "20:30"].',
     )
-    weekdays = serializers.ListField(
+    weekdays = UniqueListField(
+        item="weekday",
         child=StrictIntegerField(min_value=1, max_value=7),
         max_length=7,
         help_text="ISO weekdays, Monday = 1 … Sunday = 7.",
     )
     quiet_hours = QuietHoursSerializer(required=False, allow_null=True, default=None)
     skip_if_done = StrictBooleanField(required=False, default=True)
-    channels = serializers.ListField(
+    channels = UniqueListField(
+        item="channel",
         child=serializers.ChoiceField(choices=channel_choices()),
         max_length=len(TRANSPORTS),
         required=False,
@@ -54,21 +67,6 @@ class ReminderScheduleInputSerializer(serializers.Serializer):
     )
     paused_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
     enabled = StrictBooleanField(required=False, default=True, help_text="false pauses all nudges.")
-
-    def validate_times(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each time may appear only once.")
-        return value
-
-    def validate_weekdays(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each weekday may appear only once.")
-        return value
-
-    def validate_channels(self, value):
-        if len(set(value)) != len(value):
-            raise serializers.ValidationError("Each channel may appear only once.")
-        return value
 
 
 class ReminderScheduleSerializer(serializers.Serializer):
@@ -101,8 +99,8 @@ class ReminderScheduleSerializer(serializers.Serializer):
 
 class DeviceInputSerializer(serializers.Serializer):
     platform = serializers.ChoiceField(choices=Device.Platform.choices)
-    token = serializers.CharField(max_length=4096, help_text="The FCM registration token.")
-    app_version = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    token = StrictCharField(max_length=4096, help_text="The FCM registration token.")
+    app_version = StrictCharField(max_length=32, required=False, allow_blank=True, default="")
 
 
 class DeviceTokenSerializer(serializers.Serializer):

@@ -1,7 +1,6 @@
-from django.urls import path
-
 import tracker.common.api.converters  # noqa: F401 - registers the anyuuid path converter
 from notifications.api import views
+from tracker.common.api.urls import api_path as path  # both slash forms, one resolve
 
 urlpatterns = [
     path("reminders/", views.RemindersView.as_view(), name="reminders"),

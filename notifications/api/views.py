@@ -90,7 +90,6 @@ class DevicesView(generics.ListAPIView):
         )
 
     @extend_schema(
-        operation_id="devices_destroy_by_token",
         request=DeviceTokenSerializer,
         responses={204: None, **ERROR_RESPONSES(400, 401, 404)},
         summary="Remove my device by its push token (e.g. on logout)",
@@ -121,7 +120,7 @@ class InboxView(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return InboxItem.objects.none()
-        raw = self.request.query_params.get("unread")
+        raw = self.request.query_params.get("unread") or None  # empty = left out, as on every query parameter
         if raw not in (None, "true", "false"):
             raise Invalid({"unread": ["Must be true or false."]}, "unread must be true or false.")
         return inbox_list(user=self.request.user, unread=None if raw is None else raw == "true")

@@ -79,10 +79,10 @@ def test_register_rejects_bad_input_without_creating_anyone(anon_api, overrides,
     assert not User.objects.exists()
 
 
-def test_register_duplicate_email_is_a_validation_error_case_insensitively(anon_api):
+def test_register_duplicate_email_is_a_conflict_case_insensitively(anon_api):
     UserFactory(email="taken@example.test")
     response = anon_api.post(REGISTER, register_body(email="TAKEN@example.test"), format="json")
-    assert_error(response, 400, "validation_error", fields=["email"])
+    assert_error(response, 409, "email_taken", fields=["email"])
     assert User.objects.filter(email="taken@example.test").count() == 1
 
 

@@ -67,9 +67,9 @@ def test_service_invalid_is_400_with_fields(client_api):
     }
 
 
-def test_service_invalid_with_its_own_code_and_message(therapist_api):
+def test_service_error_with_its_own_code_message_and_fields(therapist_api):
     response = therapist_api.post(ACCEPT, {"code": "AAAAA-BBBBB"}, format="json")
-    assert error_of(response, 400) == {
+    assert error_of(response, 404) == {
         "code": "invalid_code",
         "message": "This code is not valid: it may be mistyped, used or expired.",
         "fields": {"code": ["Invalid."]},
@@ -110,7 +110,7 @@ def test_idempotency_mismatch_is_422(client_api):
 
 
 def test_a_service_error_under_an_idempotency_key_releases_the_key(client_api, therapist_api):
-    assert error_of(therapist_api.post(ACCEPT, {"code": "AAAAA-BBBBB"}, format="json", **{KEY: "a-1"}), 400)
+    assert error_of(therapist_api.post(ACCEPT, {"code": "AAAAA-BBBBB"}, format="json", **{KEY: "a-1"}), 404)
     # The 400 was not stored: the same key with the corrected body runs (no 422, no replayed 400).
     response = therapist_api.post(ACCEPT, {"code": invite_code(client_api)}, format="json", **{KEY: "a-1"})
     assert response.status_code == 201, response.content

@@ -115,7 +115,7 @@ def test_without_the_header_every_post_runs(client_api, client_user):
 def test_an_error_is_not_kept_so_the_fixed_request_can_reuse_the_key(client_api, therapist_api, therapist):
     code = invite(client_api).json()["code"]
     wrong = therapist_api.post(ACCEPT, {"code": "AAAA-BBBB-CC"}, format="json", **{KEY: "accept-1"})
-    assert_error(wrong, 400, "invalid_code")
+    assert_error(wrong, 404, "invalid_code")
     assert not IdempotencyRecord.objects.exists()
     # Another body under the same key is fine after an error: nothing was kept for it.
     fixed = therapist_api.post(ACCEPT, {"code": code}, format="json", **{KEY: "accept-1"})

@@ -171,7 +171,8 @@ def test_list_is_newest_first_paginated_and_filtered_by_since_until(client_api, 
     )
     assert [r["id"] for r in window.json()["results"]] == [str(made[2].id), str(made[1].id)]  # until is exclusive
     assert_error(client_api.get(URL, {"since": "soon"}), 400, fields=["since"])
-    assert_error(client_api.get(URL, {"since": base.isoformat(), "until": base.isoformat()}), 400, fields=["until"])
+    # An empty window is an empty list (a rule across two parameters the schema could not state).
+    assert client_api.get(URL, {"since": base.isoformat(), "until": base.isoformat()}).json()["results"] == []
     assert_error(client_api.get(URL, {"cursor": "garbage"}), 404)
 
 

@@ -65,13 +65,13 @@ def test_feed_lists_every_change_in_order_with_tombstones(client_api, client_use
     assert changes[1]["record"] is None and changes[1]["deleted_at"]
 
 
-def test_bad_cursors_are_400(client_api, client_user, other_client_api, other_client):
+def test_bad_cursors_are_404_and_a_bad_limit_is_400(client_api, client_user, other_client_api, other_client):
     for _ in range(3):
         make_checkin(client_user)
     _, cursor = pull_all(client_api)
-    assert_error(client_api.get(SYNC, {"cursor": "garbage!"}), 400, fields=["cursor"])
+    assert_error(client_api.get(SYNC, {"cursor": "garbage!"}), 404, "invalid_cursor")
     # A cursor from a busier account is ahead of this one's feed.
-    assert_error(other_client_api.get(SYNC, {"cursor": cursor}), 400, fields=["cursor"])
+    assert_error(other_client_api.get(SYNC, {"cursor": cursor}), 404, "invalid_cursor")
     assert_error(client_api.get(SYNC, {"limit": 0}), 400, fields=["limit"])
 
 

@@ -50,7 +50,7 @@ def test_a_cancelled_invite_can_no_longer_be_accepted(client_api, therapist_api)
     invite = create_invite(client_api)
     assert client_api.delete(f"{INVITES}/{invite['id']}").status_code == 204
     assert client_api.get(INVITES).json()["results"] == []
-    assert_error(therapist_api.post(ACCEPT, {"code": invite["code"]}, format="json"), 400, "invalid_code")
+    assert_error(therapist_api.post(ACCEPT, {"code": invite["code"]}, format="json"), 404, "invalid_code")
     assert not ShareGrant.objects.exists()
     assert_error(client_api.delete(f"{INVITES}/{invite['id']}"), 404, "not_found")  # already gone
 

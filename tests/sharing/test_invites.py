@@ -63,14 +63,14 @@ def test_verified_therapist_accepts_once_with_the_invites_scopes(client_api, cli
     assert (grant.client, grant.therapist, grant.status) == (client_user, therapist, "active")
 
     other = api_for(TherapistFactory())
-    assert_error(other.post(ACCEPT, {"code": code}, format="json"), 400, "invalid_code")
+    assert_error(other.post(ACCEPT, {"code": code}, format="json"), 404, "invalid_code")
     assert ShareGrant.objects.count() == 1
 
 
 def test_invite_expires_after_72_hours(client_api, therapist_api):
     code = create_invite(client_api)["code"]
     with time_machine.travel(timezone.now() + timedelta(hours=72, seconds=1)):
-        assert_error(therapist_api.post(ACCEPT, {"code": code}, format="json"), 400, "invalid_code")
+        assert_error(therapist_api.post(ACCEPT, {"code": code}, format="json"), 404, "invalid_code")
     assert not ShareGrant.objects.exists()
 
 
@@ -101,7 +101,7 @@ def test_wrong_codes_are_throttled_per_therapist_with_retry_after(client_api, th
     settings.SHARE_ACCEPT_FAILURES_PER_THERAPIST = 3
     good = create_invite(client_api)["code"]
     for _ in range(3):
-        assert_error(therapist_api.post(ACCEPT, {"code": "ABCDE-FGHJK"}, format="json"), 400, "invalid_code")
+        assert_error(therapist_api.post(ACCEPT, {"code": "ABCDE-FGHJK"}, format="json"), 404, "invalid_code")
     response = therapist_api.post(ACCEPT, {"code": good}, format="json")
     assert_error(response, 429, "throttled")
     assert 0 < int(response["Retry-After"]) <= settings.SHARE_ACCEPT_WINDOW_SECONDS
@@ -117,7 +117,7 @@ def test_wrong_codes_are_throttled_per_ip_across_therapists(client_api, settings
     good = create_invite(client_api)["code"]
     for _ in range(4):
         api = api_for(TherapistFactory())  # a fresh account each time: the per-therapist count never trips
-        assert_error(api.post(ACCEPT, {"code": "ZZZZZ-ZZZZZ"}, format="json", REMOTE_ADDR="192.0.2.7"), 400)
+        assert_error(api.post(ACCEPT, {"code": "ZZZZZ-ZZZZZ"}, format="json", REMOTE_ADDR="192.0.2.7"), 404)
     fresh = api_for(TherapistFactory())
     response = fresh.post(ACCEPT, {"code": good}, format="json", REMOTE_ADDR="192.0.2.7")
     assert_error(response, 429, "throttled")

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from tracker.accounts.signals import user_timezone_changed
 from tracker.common import lockout
-from tracker.common.errors import Invalid, Throttled, Unauthenticated
+from tracker.common.errors import Conflict, Invalid, Throttled, Unauthenticated
 from tracker.models import DeviceToken, User
 
 
@@ -73,7 +73,12 @@ def user_register(
             user.save()
     except IntegrityError:
         # The unique index, not a prior SELECT, decides: two racing registrations yield one user.
-        raise Invalid({"email": ["An account with this email already exists."]}) from None
+        # 409, not 400: the body is valid, it conflicts with an existing account (state, not shape).
+        raise Conflict(
+            "An account with this email already exists.",
+            code="email_taken",
+            fields={"email": ["An account with this email already exists."]},
+        ) from None
     return issue_token(user=user, device_name=device_name)
 
 

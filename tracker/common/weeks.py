@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from tracker.common.errors import Invalid
 
 WEEK = timedelta(days=7)
-_ISO_WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
+ISO_WEEK_LABEL = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
 def week_start_of(day: date) -> date:
@@ -57,7 +57,7 @@ class InvalidIsoWeek(Invalid, ValueError):
 
 def parse_iso_week(label: str) -> date:
     """The Monday of an ISO week label such as `2026-W47`; InvalidIsoWeek when it is not one."""
-    match = _ISO_WEEK.match(label)
+    match = ISO_WEEK_LABEL.match(label)
     if not match:
         raise InvalidIsoWeek("Expected an ISO week such as 2026-W47.")
     try:

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from tracker.common import lockout
-from tracker.common.errors import Conflict, Forbidden, Invalid, Throttled
+from tracker.common.errors import Conflict, Forbidden, NotFound, Throttled
 from tracker.common.sql import insert_rows
 from tracker.models import AccessLogEntry, ShareGrant, ShareInvite, TherapySession, User
 from tracker.sharing.models import ALL_SCOPES
@@ -34,12 +34,15 @@ class AcceptThrottled(Throttled):
     message = "Too many wrong codes; try again later."
 
 
-class InvalidInviteCode(Invalid):
+class InvalidInviteCode(NotFound):
+    """404: no open invite has this code. Any string is a well-formed code, so this is "not found",
+    not a malformed request (the schema cannot tell a live code from a mistyped one)."""
+
     def __init__(self) -> None:
         super().__init__(
-            {"code": ["Invalid."]},
             "This code is not valid: it may be mistyped, used or expired.",
             code="invalid_code",
+            fields={"code": ["Invalid."]},
         )
 
 

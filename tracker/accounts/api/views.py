@@ -10,9 +10,11 @@ from rest_framework.views import APIView
 from tracker.accounts import second_factor
 from tracker.accounts import services as accounts
 from tracker.accounts.serializers import (
+    NewPasswordField,
     TimezoneField,
     UserSerializer,
 )
+from tracker.common.api.fields import StrictCharField
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES, delete_with_body
 from tracker.data_rights.services import user_erase
@@ -21,21 +23,21 @@ from tracker.models import User
 
 class RegisterSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    display_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    password = NewPasswordField()
+    display_name = StrictCharField(max_length=80, required=False, allow_blank=True, default="")
     # Clinic admins are appointed by staff (`clinic_create`), never self-registered.
     role = serializers.ChoiceField(
         choices=[User.Role.CLIENT.value, User.Role.THERAPIST.value], default=User.Role.CLIENT
     )
     timezone = TimezoneField(required=False, default="UTC")
-    locale = serializers.CharField(max_length=16, required=False, default="en")
-    device_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    locale = StrictCharField(max_length=16, required=False, default="en")
+    device_name = StrictCharField(max_length=80, required=False, allow_blank=True, default="")
 
 
 class LoginSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    device_name = serializers.CharField(max_length=80, required=False, allow_blank=True, default="")
+    password = StrictCharField(max_length=128, write_only=True, trim_whitespace=False)
+    device_name = StrictCharField(max_length=80, required=False, allow_blank=True, default="")
 
 
 class TokenResponseSerializer(serializers.Serializer):
@@ -87,9 +89,9 @@ class RecoveryCodesSerializer(serializers.Serializer):
 
 
 class MeUpdateSerializer(serializers.Serializer):
-    display_name = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    display_name = StrictCharField(max_length=80, required=False, allow_blank=True)
     timezone = TimezoneField(required=False)
-    locale = serializers.CharField(max_length=16, required=False)
+    locale = StrictCharField(max_length=16, required=False)
     country = serializers.RegexField(
         r"^([A-Za-z]{2})?$",
         required=False,
@@ -102,7 +104,7 @@ class MeUpdateSerializer(serializers.Serializer):
 
 
 class MeDeleteSerializer(serializers.Serializer):
-    password = serializers.CharField(
+    password = StrictCharField(
         max_length=128, write_only=True, trim_whitespace=False, help_text="The current password of the account."
     )
 
@@ -122,7 +124,7 @@ class AuthThrottled(APIView):
 class RegisterView(AuthThrottled):
     @extend_schema(
         request=RegisterSerializer,
-        responses={201: TokenResponseSerializer, **ERROR_RESPONSES(400, 413, 429)},
+        responses={201: TokenResponseSerializer, **ERROR_RESPONSES(400, 409, 413, 429)},
         summary="Create an account and a token for this device",
         auth=[],
     )

@@ -100,16 +100,17 @@ def local_isoformat(instant: datetime, utc_offset_minutes: int) -> str:
 
 # --- Query-string times (since/until filters) ------------------------------------------------------
 FILTER_DATETIME_HELP = (
-    "ISO 8601 date-time, e.g. 2026-03-01T21:30:00+01:00 (without an offset: UTC). Offsets up to ±18:00; "
-    "compared as the UTC instant."
+    "ISO 8601 date-time, e.g. 2026-03-01T21:30:00+01:00 (without an offset: UTC); compared as the UTC "
+    "instant, which must lie within years 0001-9999."
 )
 
 
 def parse_filter_datetime(value: str) -> datetime:
     """A since/until value → an aware UTC datetime; ValueError (with a message for the client) otherwise.
 
-    The same rules on every list and on both databases: the offset must be whole minutes within ±18 hours
-    (PostgreSQL refuses larger displacements), and the instant, once in UTC, must lie within years
+    The same rules on every list and on both databases: any offset RFC 3339 allows (whole minutes, under
+    24 hours; the value is converted to UTC here, so the database never sees the offset, and PostgreSQL's
+    ±15:59 limit on displacements does not apply), and the instant, once in UTC, must lie within years
     1-9999 (SQLite and Python cannot hold anything else)."""
     try:
         parsed = parse_datetime(value.strip())
@@ -120,8 +121,8 @@ def parse_filter_datetime(value: str) -> datetime:
     offset = parsed.utcoffset()
     if offset is None:
         parsed = parsed.replace(tzinfo=UTC)
-    elif offset % timedelta(minutes=1) or abs(offset) > timedelta(hours=18):
-        raise ValueError("The UTC offset must be whole minutes within ±18 hours.")
+    elif offset % timedelta(minutes=1):
+        raise ValueError("The UTC offset must be whole minutes.")
     try:
         instant = parsed.astimezone(UTC)
         # Both ends must stay representable after any further arithmetic the database does.
@@ -209,4 +210,23 @@ class WholeItemSerializer(serializers.Serializer):
         }
         if missing:
             raise serializers.ValidationError(missing)
+        return value
+
+
+# --- Lists -----------------------------------------------------------------------------------------
+class UniqueListField(serializers.ListField):
+    """A JSON array whose items must all differ; the schema says `uniqueItems: true`
+    (tracker.common.api.schema.declare_input_rules), so clients know before sending."""
+
+    unique_items = True
+    default_error_messages = {"not_unique": "Each {item} may appear only once."}
+
+    def __init__(self, *, item: str = "item", **kwargs):
+        self.item = item
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(set(value)) != len(value):
+            self.fail("not_unique", item=self.item)
         return value

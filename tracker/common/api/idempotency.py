@@ -41,7 +41,8 @@ MAX_KEY_LENGTH = 255
 
 IDEMPOTENCY_KEY = OpenApiParameter(
     HEADER,
-    str,
+    # What _valid_key accepts: printable ASCII, not only spaces, at most MAX_KEY_LENGTH characters.
+    {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": "^[ -~]*[!-~][ -~]*$"},
     OpenApiParameter.HEADER,
     required=False,
     description=(

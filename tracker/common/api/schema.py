@@ -1,7 +1,9 @@
 """OpenAPI pieces shared by every endpoint: the error shape and its documented statuses."""
 
 import json
+import re
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
@@ -123,9 +125,50 @@ MFA_REQUIRED = (
     "second factor yet (auth/mfa/totp/) gets this on every route but login, logout, me and enrolment."
 )
 
+# What DRF's CharField refuses in a request body, as patterns: NUL anywhere (PostgreSQL text cannot
+# hold it; ProhibitNullCharactersValidator), and, when blank is not allowed, a value that is only
+# whitespace (trimmed to "" and refused). \s is Python's (str.isspace), as the server trims.
+NO_NUL = "^[^\\u0000]*$"
+NOT_BLANK_NO_NUL = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+
+
+def declare_input_rules(field, schema: dict) -> None:
+    """Add to a request field's schema the rules DRF enforces but drf-spectacular does not state:
+    string patterns (above), `minItems: 1` for `allow_empty=False` lists, `uniqueItems` for lists
+    that refuse duplicates (`UniqueListField`)."""
+    if isinstance(field, serializers.ListField | serializers.ListSerializer) and schema.get("type") == "array":
+        if not field.allow_empty:
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        if getattr(field, "unique_items", False):
+            schema["uniqueItems"] = True
+    elif (
+        isinstance(field, serializers.CharField)
+        and schema.get("type") == "string"
+        and not {"format", "enum", "pattern"} & set(schema)
+        and not any(isinstance(v, RegexValidator) for v in field.validators)
+    ):
+        schema["pattern"] = NOT_BLANK_NO_NUL if not field.allow_blank and field.trim_whitespace else NO_NUL
+
 
 class ApiAutoSchema(AutoSchema):
-    """The API's AutoSchema: readable operation ids (`listCheckins`, `getCheckin`, `createCheckin`, …)."""
+    """The API's AutoSchema: readable operation ids (`listCheckins`, `getCheckin`, `createCheckin`, …)
+    and request bodies that state the rules DRF enforces (`declare_input_rules`)."""
+
+    _request_depth = 0
+
+    def _map_basic_serializer(self, serializer, direction):
+        # drf-spectacular does not pass the direction on to _insert_field_validators: remember it.
+        outer = self._request_depth
+        self._request_depth = outer + 1 if direction == "request" else 0
+        try:
+            return super()._map_basic_serializer(serializer, direction)
+        finally:
+            self._request_depth = outer
+
+    def _insert_field_validators(self, field, schema):
+        super()._insert_field_validators(field, schema)
+        if self._request_depth:
+            declare_input_rules(field, schema)
 
     def get_operation(self, *args, **kwargs):
         """Declare the second-factor gate's 403 on every authenticated operation it guards
@@ -156,7 +199,9 @@ class ApiAutoSchema(AutoSchema):
                 continue
             followed_by_id = index + 1 < len(segments) and segments[index + 1].startswith("{")
             last = index == len(segments) - 1
-            if followed_by_id or (last and method == "post"):
+            # A segment before another one names the owner (shares/invites → ShareInvites); the last
+            # one is singular when it names one object (followed by its id, or created by a POST).
+            if not last or method == "post" or followed_by_id:
                 segment = _singular(segment)
             words.append(_pascal(segment))
         if method == "get":
@@ -314,6 +359,34 @@ def _discriminator_values(schemas: dict) -> None:
                     variant["required"].append(field)
 
 
+def _parameter_enums_as_refs(result: dict, schemas: dict) -> None:
+    """A query filter over a vocabulary (`?strategy=`, `?trigger=`) refers to the vocabulary's enum
+    component instead of repeating it inline: one enum per concept in generated clients.
+    drf-spectacular's enum hook only names the enums of component properties."""
+    components = {tuple(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
+                schema = parameter.get("schema", {})
+                name = components.get(tuple(schema.get("enum", ())))
+                if name and schema.get("type") == schemas[name].get("type"):
+                    parameter["schema"] = {"$ref": f"#/components/schemas/{name}"}
+
+
+def enum_varname(value: str) -> str:
+    """A constant name for an enum value that stays distinct where generators' own would collide
+    (openapi-python-client turns GMT0, GMT-0 and GMT+0 all into GMT0)."""
+    name = value.replace("+", "_PLUS_").replace("-", "_MINUS_")
+    return re.sub(r"_+", "_", re.sub(r"\W", "_", name)).strip("_").upper()
+
+
+def _enum_varnames(schemas: dict) -> None:
+    """`x-enum-varnames` (read by openapi-python-client and others) on the time zone enum."""
+    zones = schemas.get("TimezoneEnum")
+    if zones:
+        zones["x-enum-varnames"] = [enum_varname(value) for value in zones["enum"]]
+
+
 def _error_response(status: int) -> dict:
     response = {
         "description": _SHARED[status],
@@ -343,6 +416,8 @@ def postprocess(result, generator, request, public):
     result["components"]["schemas"] = dict(sorted(schemas.items()))
     _request_defaults_as_text(result, schemas)
     _discriminator_values(schemas)
+    _parameter_enums_as_refs(result, schemas)
+    _enum_varnames(schemas)
     record = schemas.get("SyncChange", {}).get("properties", {}).get("record")
     if record is not None:
         record["nullable"] = True  # deletes carry no record (tombstones hold no health data)
@@ -367,6 +442,11 @@ def postprocess(result, generator, request, public):
                     responses[str(status)] = _error_response(status)
                 elif status == 429:
                     responses["429"].setdefault("headers", {})["Retry-After"] = RETRY_AFTER
+            for parameter in params:
+                # An empty optional query parameter (`?until=`) counts as left out, everywhere (DRF and
+                # django-filter read it so; the hand-read ones follow): say so, so clients and fuzzers know.
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
             if any(p.get("in") == "header" and p.get("name") == "Idempotency-Key" for p in params):
                 for code, response in responses.items():
                     if code.startswith("2"):

@@ -146,7 +146,7 @@ class InstrumentDetailView(APIView):
         summary="One instrument with its items, scale and norms",
     )
     def get(self, request, code: str):
-        raw = request.query_params.get("version")
+        raw = request.query_params.get("version") or None  # empty = left out, as on every query parameter
         if raw is not None and not raw.isdigit():
             raise serializers.ValidationError({"version": ["A positive integer is required."]})
         instrument = instrument_get(code=code, version=int(raw) if raw else None)

@@ -14,7 +14,7 @@ from tracker.common.api.errors import application_error_body, flatten_fields
 from tracker.common.api.fields import CanonicalUUIDField, canonical_uuid
 from tracker.common.api.reuse import reusable
 from tracker.common.api.schema import ERROR_RESPONSES
-from tracker.common.errors import ApplicationError, Invalid, RequestTooLarge
+from tracker.common.errors import ApplicationError, Invalid, NotFound, RequestTooLarge
 from tracker.entries.api.checkins import CHECKIN_API
 from tracker.entries.api.generic import EntryApi
 from tracker.entries.api.regulation import REGULATION_LOG_API
@@ -196,7 +196,7 @@ class SyncView(APIView):
                 description=f"1-{settings.SYNC_PAGE_MAX}, default 200.",
             ),
         ],
-        responses={200: FeedSerializer, **ERROR_RESPONSES(400, 401)},
+        responses={200: FeedSerializer, **ERROR_RESPONSES(400, 401, 404)},
         summary="Changes to your entries since a cursor (pull)",
         description=(
             "Every create, edit and delete of your check-ins and regulation logs after `cursor`, oldest first, "
@@ -211,9 +211,9 @@ class SyncView(APIView):
             after = cursor_decode(query.validated_data.get("cursor"))
             page = change_feed(user=request.user, after=after, limit=query.validated_data["limit"])
         except (BadCursor, CursorAhead):
-            raise serializers.ValidationError(
-                {"cursor": ["Not a cursor from this account's feed; start over."]}
-            ) from None
+            # 404, as for every list's cursor that is not one of ours: any string is a well-formed
+            # cursor (the schema cannot tell ours apart), so this is "no such place in your feed".
+            raise NotFound("Not a cursor from this account's feed; start over.", code="invalid_cursor") from None
         body = {
             "changes": [change_of(kind.name, row) for kind, row in page.changes],
             "cursor": cursor_encode(page.last_seq),

@@ -11,6 +11,7 @@ from tracker.common.api.fields import (
     StrictBooleanField,
     StrictCharField,
     StrictIntegerField,
+    UniqueListField,
     WholeItemSerializer,
     local_isoformat,
     offset_minutes,
@@ -217,7 +218,8 @@ class RegulationLogFieldsSerializer(serializers.Serializer):
     intensity_after = _intensity(
         required=False, allow_null=True, help_text="0-10, once it is over; needs intensity_before."
     )
-    strategies = serializers.ListField(
+    strategies = UniqueListField(
+        item="strategy",
         child=StrictChoiceField(choices=list(vocabularies.STRATEGIES)),
         required=False,
         max_length=len(vocabularies.STRATEGIES),
@@ -250,9 +252,7 @@ class RegulationLogFieldsSerializer(serializers.Serializer):
         return sorted((dict(e) for e in emotions), key=lambda e: e["label"])
 
     def validate_strategies(self, strategies):
-        if len(set(strategies)) != len(strategies):
-            raise serializers.ValidationError("Each strategy may appear only once.")
-        return sorted(strategies)
+        return sorted(strategies)  # each once: UniqueListField
 
     def validate(self, attrs):
         if "safety" in attrs:

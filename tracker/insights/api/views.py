@@ -18,7 +18,8 @@ from rest_framework.views import APIView
 
 from tracker.common.api.pagination import CursorPagination
 from tracker.common.api.schema import ERROR_RESPONSES
-from tracker.common.weeks import parse_iso_week
+from tracker.common.errors import NotFound
+from tracker.common.weeks import ISO_WEEK_LABEL, InvalidIsoWeek, parse_iso_week
 from tracker.insights.selectors import DEFAULT_WEEKS, MAX_WEEKS, trend_for_user
 from tracker.insights.serializers import (
     TrendsSerializer,
@@ -56,8 +57,14 @@ class TrendsView(APIView):
 
 
 class SummaryFilter(django_filters.FilterSet):
-    since = django_filters.DateFilter(field_name="week_start", lookup_expr="gte", help_text="Weeks starting on/after.")
-    until = django_filters.DateFilter(field_name="week_start", lookup_expr="lte", help_text="Weeks starting on/before.")
+    # ISO dates only (YYYY-MM-DD), as the schema's `format: date` says; Django's other input formats
+    # (03/01/2026, …) are ambiguous across locales.
+    since = django_filters.DateFilter(
+        field_name="week_start", lookup_expr="gte", input_formats=["%Y-%m-%d"], help_text="Weeks starting on/after."
+    )
+    until = django_filters.DateFilter(
+        field_name="week_start", lookup_expr="lte", input_formats=["%Y-%m-%d"], help_text="Weeks starting on/before."
+    )
 
     class Meta:
         model = WeeklySummary
@@ -91,7 +98,7 @@ class SummaryDetailView(APIView):
         parameters=[
             OpenApiParameter(
                 "week",
-                {"type": "string", "pattern": r"^\d{4}-W\d{2}$"},
+                {"type": "string", "pattern": r"^\d{4}-W(0[1-9]|[1-4]\d|5[0-3])$"},
                 OpenApiParameter.PATH,
                 description="ISO week, e.g. 2026-W47.",
             )
@@ -100,6 +107,12 @@ class SummaryDetailView(APIView):
         summary="One weekly summary of the current user",
     )
     def get(self, request, week: str):
-        week_start = parse_iso_week(week)  # InvalidIsoWeek → 400 on `week`
+        try:
+            week_start = parse_iso_week(week)  # not a label like 2026-W47 → 400 on `week`
+        except InvalidIsoWeek:
+            if not ISO_WEEK_LABEL.match(week):
+                raise
+            # Well-formed but naming no week (2021-W53, year 0000): there is no such summary.
+            raise NotFound("No summary for that week.") from None
         summary = generics.get_object_or_404(WeeklySummary, user=request.user, week_start=week_start)
         return Response(WeeklySummarySerializer(summary).data)

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from tracker.common.api.client import client_ip
+from tracker.common.api.fields import StrictCharField
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.schema import ERROR_RESPONSES
 from tracker.common.errors import Forbidden, NotFound
@@ -75,7 +76,7 @@ class PendingInviteSerializer(serializers.ModelSerializer):
 
 
 class AcceptSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=32, help_text="Case and dashes do not matter.")
+    code = StrictCharField(max_length=32, help_text="Case and dashes do not matter.")
 
 
 class TherapistGrantSerializer(serializers.ModelSerializer):
@@ -173,7 +174,7 @@ class AcceptView(APIView):
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
         request=AcceptSerializer,
-        responses={201: TherapistGrantSerializer, **ERROR_RESPONSES(400, 401, 403, 409, 422, 429)},
+        responses={201: TherapistGrantSerializer, **ERROR_RESPONSES(400, 401, 403, 404, 409, 422, 429)},
         summary="Accept a client's share code (verified therapists)",
         description="Wrong codes count per therapist and per IP address; too many lock both out (429 + Retry-After).",
         tags=["shares"],
