@@ -324,7 +324,6 @@ SPECTACULAR_SETTINGS = {
         "DirectionEnum": ["improving", "stable", "worsening", "insufficient_data"],
         "RoleEnum": "tracker.accounts.models.User.Role",
         "AlertKindEnum": "tracker.alerts.models.AlertKind",
-        "ScopesEnum": ["checkins", "regulation_logs", "notes", "summaries"],
         "NotificationKindEnum": "notifications.models.deliveries.Delivery.Kind",
         # The sync ops: one enum for a push item's op (every entry type), one for a feed change's.
         "SyncPushOp": ["create", "update", "delete"],

@@ -27,8 +27,9 @@ class FormatParamNegotiation(DefaultContentNegotiation):
     """Like DRF's, but a `format` no renderer of the view offers is a 400, not a 404."""
 
     def select_renderer(self, request, renderers, format_suffix=None):
+        # Empty is left out, as for every query parameter of the API (then the Accept header decides).
         requested = request.query_params.get(api_settings.URL_FORMAT_OVERRIDE)
-        if requested is not None and requested not in {renderer.format for renderer in renderers}:
+        if requested and requested not in {renderer.format for renderer in renderers}:
             offered = ", ".join(renderer.format for renderer in renderers)
             raise Invalid({"format": [f"Unknown format; this route offers: {offered}."]})
         return super().select_renderer(request, renderers, format_suffix)

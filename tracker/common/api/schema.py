@@ -363,12 +363,13 @@ def _parameter_enums_as_refs(result: dict, schemas: dict) -> None:
     """A query filter over a vocabulary (`?strategy=`, `?trigger=`) refers to the vocabulary's enum
     component instead of repeating it inline: one enum per concept in generated clients.
     drf-spectacular's enum hook only names the enums of component properties."""
-    components = {tuple(schema["enum"]): name for name, schema in schemas.items() if "enum" in schema}
+    # Compared as sets of values: drf-spectacular sorts a parameter's enum, not a component's.
+    components = {tuple(sorted(map(str, schema["enum"]))): name for name, schema in schemas.items() if "enum" in schema}
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else ():
                 schema = parameter.get("schema", {})
-                name = components.get(tuple(schema.get("enum", ())))
+                name = components.get(tuple(sorted(map(str, schema.get("enum", ())))))
                 if name and schema.get("type") == schemas[name].get("type"):
                     parameter["schema"] = {"$ref": f"#/components/schemas/{name}"}
 

@@ -122,6 +122,12 @@ class FhirBundleSerializer(serializers.Serializer):
     entry = FhirBundleEntrySerializer(many=True, required=False)
 
 
+def json_errors(*statuses: int) -> dict:
+    """Error responses pinned to `application/json` (without a media type, drf-spectacular would
+    document them under every renderer of the view, `application/fhir+json` included)."""
+    return {(status, "application/json"): response for status, response in ERROR_RESPONSES(*statuses).items()}
+
+
 FORMAT = OpenApiParameter(
     "format",
     OpenApiTypes.STR,
@@ -152,7 +158,7 @@ class MeExportView(ErrorsAsJsonMixin, APIView):
         responses={
             (200, "application/json"): UserExportSerializer,
             (200, FHIR_JSON): FHIR_BUNDLE,
-            **ERROR_RESPONSES(400, 401, 429),
+            **json_errors(400, 401, 429),
         },
         summary="Everything the server holds about you, as one JSON document (or a FHIR R4 Bundle)",
         description=(
@@ -185,7 +191,7 @@ class ClientExportView(ErrorsAsJsonMixin, APIView):
             OpenApiParameter("client_id", type=str, location=OpenApiParameter.PATH, description="The client's id."),
             FHIR_ONLY,
         ],
-        responses={(200, FHIR_JSON): FHIR_BUNDLE, **ERROR_RESPONSES(400, 401, 404, 429)},
+        responses={(200, FHIR_JSON): FHIR_BUNDLE, **json_errors(400, 401, 404, 429)},
         summary="A client's shared data as a FHIR R4 Bundle (within the share's scopes)",
         description=(
             "Check-ins (Questionnaires, QuestionnaireResponses, score Observations) with scope `checkins`, "
