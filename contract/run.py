@@ -257,7 +257,9 @@ def python_client(base: str, schema: Path, workdir: Path) -> None:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     config = workdir / "openapi-python-client.yaml"
-    config.write_text("post_hooks: []\n")
+    # The session report is a PDF: a binary download for the generated client (its generator knows
+    # octet-stream, not every binary media type).
+    config.write_text("post_hooks: []\ncontent_type_overrides:\n  application/pdf: application/octet-stream\n")
     cmd = [BIN / "openapi-python-client", "generate", "--path", schema, "--meta", "none"]
     generated = subprocess.run(
         [str(c) for c in [*cmd, "--output-path", out / "securebase_client", "--config", config]],
