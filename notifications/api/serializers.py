@@ -24,6 +24,33 @@ class WallTimeField(serializers.TimeField):
         return super().to_internal_value(value)
 
 
+class ScheduleEntryField(serializers.CharField):
+    """A fixed local wall time "HH:MM", or a window "HH:MM-HH:MM" (start before end on the same day,
+    end exclusive) in which each day's nudge comes at a random minute. Normalised to zero-padded text."""
+
+    default_error_messages = {
+        "entry": 'Expected "HH:MM" or a window "HH:MM-HH:MM".',
+        "order": "A window must start before it ends, on the same day.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", 'A wall time "09:00" or a random-time window "09:00-12:00".')
+        super().__init__(max_length=11, **kwargs)
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("entry")
+        parts = value.split("-")
+        if len(parts) > 2:
+            self.fail("entry")
+        if not all(parts):
+            self.fail("entry")
+        walls = [WallTimeField().run_validation(part) for part in parts]
+        if len(walls) == 2 and not walls[0] < walls[1]:
+            self.fail("order")
+        return "-".join(wall.strftime("%H:%M") for wall in walls)
+
+
 class QuietHoursSerializer(serializers.Serializer):
     start = WallTimeField(help_text="Local time quiet hours begin, e.g. 22:00.")
     end = WallTimeField(help_text="Local time they end, e.g. 07:00 (may be on the next day).")
@@ -36,7 +63,9 @@ class QuietHoursSerializer(serializers.Serializer):
 
 class ReminderScheduleInputSerializer(serializers.Serializer):
     times = serializers.ListField(
-        child=WallTimeField(), max_length=MAX_TIMES, help_text='Local wall times, e.g. ["09:00", "20:30"].'
+        child=ScheduleEntryField(),
+        max_length=MAX_TIMES,
+        help_text='Local wall times or random-time windows, e.g. ["09:00", "13:00-17:00"].',
     )
     weekdays = serializers.ListField(
         child=StrictIntegerField(min_value=1, max_value=7),

@@ -43,7 +43,9 @@ class RemindersView(APIView):
             "Times are local wall times in the profile's timezone. A time inside quiet hours moves to "
             "their end, or is dropped if that end is on the next day. A nonexistent local time (DST "
             "spring forward) moves to the next valid minute; an ambiguous one fires once. `next_due_at` "
-            "is recomputed on every change."
+            "is recomputed on every change. A window entry `13:00-17:00` "
+            "sends that day's nudge at a random minute inside it and outside quiet hours, drawn once per "
+            "day (the same on every recomputation)."
         ),
     )
     def put(self, request):
@@ -55,7 +57,7 @@ class RemindersView(APIView):
             user=request.user,
             quiet_start=quiet["start"] if quiet else None,
             quiet_end=quiet["end"] if quiet else None,
-            times=[t.strftime("%H:%M") for t in values.pop("times")],
+            times=values.pop("times"),
             **values,
         )
         return Response(ReminderScheduleSerializer(schedule).data)
