@@ -154,3 +154,17 @@ class InboxItemSerializer(serializers.ModelSerializer):
 
 class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField()
+
+
+class PromptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sent_at = serializers.DateTimeField(source="slot", help_text="The slot the nudge was sent for (UTC).")
+    expires_at = serializers.DateTimeField(help_text="A check-in before this answers the prompt.")
+    state = serializers.ChoiceField(
+        choices=["open", "answered", "missed"], help_text="missed: expired without a check-in in time."
+    )
+    answered_at = serializers.DateTimeField(allow_null=True, help_text="The check-in that answered it.")
+    late_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="A check-in after expiry (before the next prompt): stored, but the prompt stays missed.",
+    )

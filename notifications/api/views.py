@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -14,11 +15,12 @@ from notifications.api.serializers import (
     DeviceTokenSerializer,
     InboxItemSerializer,
     MarkedSerializer,
+    PromptSerializer,
     ReminderScheduleInputSerializer,
     ReminderScheduleSerializer,
 )
-from notifications.models import Device, InboxItem
-from notifications.selectors.notifications import device_list, inbox_list, schedule_for
+from notifications.models import Delivery, Device, InboxItem
+from notifications.selectors.notifications import device_list, inbox_list, prompt_list, schedule_for
 from notifications.services import devices, inbox, schedules
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.pagination import CursorPagination
@@ -132,6 +134,29 @@ class InboxView(generics.ListAPIView):
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
         responses={200: InboxItemSerializer(many=True), **ERROR_RESPONSES(400, 401, 404)},
         summary="In-app notifications, newest first",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PromptPagination(CursorPagination):
+    ordering = ("-slot", "-id")
+
+
+class PromptsView(generics.ListAPIView):
+    serializer_class = PromptSerializer
+    pagination_class = PromptPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Delivery.objects.none()
+        return prompt_list(user=self.request.user, now=timezone.now())
+
+    @extend_schema(
+        responses={200: PromptSerializer(many=True), **ERROR_RESPONSES(401, 404)},
+        summary="My check-in prompts (sent nudges), newest first, with open / answered / missed",
+        description="A prompt expires PROMPT_EXPIRY_SECONDS (2 h) after it was sent. A check-in after that "
+        "is stored as usual and shows as `late_at` on the prompt, which stays `missed`.",
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
