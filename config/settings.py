@@ -172,6 +172,7 @@ SCHEDULER_JOBS: list[str] = [
     "tracker.entries.services.regulation.safety_sweep_job",
     "tracker.insights.services.summaries_due_job",  # before the announcement job, which reads its rows
     "notifications.jobs.reminders_job",
+    "notifications.jobs.rereminders_job",  # one more nudge for a prompt still open; off unless set
     "notifications.jobs.weekly_summaries_job",
     "notifications.jobs.dispatch_job",  # last: sends what the jobs above queued
     "tracker.common.idempotency.idempotency_purge_job",
@@ -195,6 +196,10 @@ WEEKLY_SUMMARY_DELAY_MINUTES = envint("WEEKLY_SUMMARY_DELAY_MINUTES", "0")
 # A slot missed by more than this is recorded as skipped, never sent late (and a late one is still
 # skipped if quiet hours have begun by the time it could be sent).
 REMINDER_GRACE_SECONDS = envint("REMINDER_GRACE_SECONDS", str(15 * 60))
+# A sent nudge is a prompt; a check-in within this long after it answers it, a later one is late.
+PROMPT_EXPIRY_SECONDS = envint("PROMPT_EXPIRY_SECONDS", str(2 * 60 * 60))
+# One re-reminder this long after an unanswered nudge (must be below the expiry); 0 turns it off.
+PROMPT_REREMIND_AFTER_SECONDS = envint("PROMPT_REREMIND_AFTER_SECONDS", "0")
 REMINDER_BATCH_SIZE = envint("REMINDER_BATCH_SIZE", "500")
 REMINDER_MAX_BATCHES_PER_TICK = envint("REMINDER_MAX_BATCHES_PER_TICK", "1000")
 # After this many unopened nudges in a row, only every other slot is sent (see notifications.planning).

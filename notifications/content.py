@@ -24,6 +24,9 @@ NUDGE_TEXTS: tuple[tuple[str, str], ...] = (
     ("A small pause", "How are you, really? The check-in takes about a minute."),
 )
 
+# The one re-reminder for a prompt still unanswered (notifications.services.rereminders).
+NUDGE_AGAIN_TEXT = ("Still time", "Your check-in from earlier is still open, if you have a minute.")
+
 SUMMARY_TITLE = "Your week in review"
 SUMMARY_PUSH_BODY = "Your weekly summary is ready."
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -16,6 +17,8 @@ MAX_TIMES = 12
 
 
 WALL_TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+# A schedule entry as the schema states it: "HH:MM" or a window "HH:MM-HH:MM".
+SCHEDULE_ENTRY = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9](-([01][0-9]|2[0-3]):[0-5][0-9])?$")
 
 
 @extend_schema_field({"type": "string", "pattern": WALL_TIME.pattern, "example": "20:30"})
@@ -32,6 +35,35 @@ class WallTimeField(serializers.TimeField):
         return super().to_internal_value(value)
 
 
+class ScheduleEntryField(serializers.CharField):
+    """A fixed local wall time "HH:MM", or a window "HH:MM-HH:MM" (start before end on the same day,
+    end exclusive) in which each day's nudge comes at a random minute. Normalised to zero-padded text."""
+
+    default_error_messages = {
+        "entry": 'Expected "HH:MM" or a window "HH:MM-HH:MM".',
+        "order": "A window must start before it ends, on the same day.",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", 'A wall time "09:00" or a random-time window "09:00-12:00".')
+        super().__init__(max_length=11, **kwargs)
+        # Stated in the schema as a pattern (drf-spectacular reads RegexValidator).
+        self.validators.append(RegexValidator(SCHEDULE_ENTRY, message=self.error_messages["entry"]))
+
+    def to_internal_value(self, value):
+        if not isinstance(value, str):
+            self.fail("entry")
+        parts = value.split("-")
+        if len(parts) > 2:
+            self.fail("entry")
+        if not all(parts):
+            self.fail("entry")
+        walls = [WallTimeField().run_validation(part) for part in parts]
+        if len(walls) == 2 and not walls[0] < walls[1]:
+            self.fail("order")
+        return "-".join(wall.strftime("%H:%M") for wall in walls)
+
+
 class QuietHoursSerializer(serializers.Serializer):
     start = WallTimeField(help_text="Local time quiet hours begin, e.g. 22:00.")
     end = WallTimeField(help_text="Local time they end, e.g. 07:00 (may be on the next day).")
@@ -45,9 +77,9 @@ class QuietHoursSerializer(serializers.Serializer):
 class ReminderScheduleInputSerializer(serializers.Serializer):
     times = UniqueListField(
         item="time",
-        child=WallTimeField(),
+        child=ScheduleEntryField(),
         max_length=MAX_TIMES,
-        help_text='Local wall times, e.g. ["09:00", "20:30"].',
+        help_text='Local wall times or random-time windows, e.g. ["09:00", "13:00-17:00"].',
     )
     weekdays = UniqueListField(
         item="weekday",
@@ -123,3 +155,17 @@ class InboxItemSerializer(serializers.ModelSerializer):
 
 class MarkedSerializer(serializers.Serializer):
     marked = serializers.IntegerField()
+
+
+class PromptSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    sent_at = serializers.DateTimeField(source="slot", help_text="The slot the nudge was sent for (UTC).")
+    expires_at = serializers.DateTimeField(help_text="A check-in before this answers the prompt.")
+    state = serializers.ChoiceField(
+        choices=["open", "answered", "missed"], help_text="missed: expired without a check-in in time."
+    )
+    answered_at = serializers.DateTimeField(allow_null=True, help_text="The check-in that answered it.")
+    late_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="A check-in after expiry (before the next prompt): stored, but the prompt stays missed.",
+    )

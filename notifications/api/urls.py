@@ -6,6 +6,7 @@ urlpatterns = [
     path("reminders/", views.RemindersView.as_view(), name="reminders"),
     path("devices/", views.DevicesView.as_view(), name="devices"),
     path("devices/<anyuuid:pk>/", views.DeviceDetailView.as_view(), name="device-detail"),
+    path("prompts/", views.PromptsView.as_view(), name="prompts"),
     path("inbox/", views.InboxView.as_view(), name="inbox"),
     path("inbox/read-all/", views.InboxReadAllView.as_view(), name="inbox-read-all"),
     path("inbox/<anyuuid:pk>/read/", views.InboxReadView.as_view(), name="inbox-read"),

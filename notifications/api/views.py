@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -14,11 +15,12 @@ from notifications.api.serializers import (
     DeviceTokenSerializer,
     InboxItemSerializer,
     MarkedSerializer,
+    PromptSerializer,
     ReminderScheduleInputSerializer,
     ReminderScheduleSerializer,
 )
-from notifications.models import Device, InboxItem
-from notifications.selectors.notifications import device_list, inbox_list, schedule_for
+from notifications.models import Delivery, Device, InboxItem
+from notifications.selectors.notifications import device_list, inbox_list, prompt_list, schedule_for
 from notifications.services import devices, inbox, schedules
 from tracker.common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from tracker.common.api.pagination import CursorPagination
@@ -43,7 +45,9 @@ class RemindersView(APIView):
             "Times are local wall times in the profile's timezone. A time inside quiet hours moves to "
             "their end, or is dropped if that end is on the next day. A nonexistent local time (DST "
             "spring forward) moves to the next valid minute; an ambiguous one fires once. `next_due_at` "
-            "is recomputed on every change."
+            "is recomputed on every change. A window entry `13:00-17:00` "
+            "sends that day's nudge at a random minute inside it and outside quiet hours, drawn once per "
+            "day (the same on every recomputation)."
         ),
     )
     def put(self, request):
@@ -55,7 +59,7 @@ class RemindersView(APIView):
             user=request.user,
             quiet_start=quiet["start"] if quiet else None,
             quiet_end=quiet["end"] if quiet else None,
-            times=[t.strftime("%H:%M") for t in values.pop("times")],
+            times=values.pop("times"),
             **values,
         )
         return Response(ReminderScheduleSerializer(schedule).data)
@@ -129,6 +133,29 @@ class InboxView(generics.ListAPIView):
         parameters=[OpenApiParameter("unread", OpenApiTypes.BOOL, description="Only unread (true) or read (false).")],
         responses={200: InboxItemSerializer(many=True), **ERROR_RESPONSES(400, 401, 404)},
         summary="In-app notifications, newest first",
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+
+class PromptPagination(CursorPagination):
+    ordering = ("-slot", "-id")
+
+
+class PromptsView(generics.ListAPIView):
+    serializer_class = PromptSerializer
+    pagination_class = PromptPagination
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Delivery.objects.none()
+        return prompt_list(user=self.request.user, now=timezone.now())
+
+    @extend_schema(
+        responses={200: PromptSerializer(many=True), **ERROR_RESPONSES(401, 404)},
+        summary="My check-in prompts (sent nudges), newest first, with open / answered / missed",
+        description="A prompt expires PROMPT_EXPIRY_SECONDS (2 h) after it was sent. A check-in after that "
+        "is stored as usual and shows as `late_at` on the prompt, which stays `missed`.",
     )
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)

@@ -23,6 +23,9 @@ OUTBOX_CHANNEL_CHOICES = [(Channel.PUSH.value, "Push"), (Channel.EMAIL.value, "E
 class Delivery(models.Model):
     class Kind(models.TextChoices):
         NUDGE = "nudge", "Check-in nudge"
+        # The one re-reminder for an unanswered nudge; its slot is the nudge's, so the ledger's unique
+        # (user, kind, slot) caps it at one per prompt.
+        NUDGE_AGAIN = "nudge_again", "Re-reminder for an unanswered nudge"
         WEEKLY_SUMMARY = "weekly_summary", "Weekly summary"
 
     class Status(models.TextChoices):

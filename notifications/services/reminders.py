@@ -173,6 +173,7 @@ def _process_batch(*, now: datetime) -> int:
                 quiet_end=row.quiet_end,
                 paused_until=row.paused_until,
                 after=slot,
+                seed=row.id,
             )
             plan = plan_slot(
                 slot=slot,

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import ReminderSchedule
-from notifications.slots import next_slot
+from notifications.slots import is_window, next_slot
 from notifications.transports import TRANSPORTS, Channel
 from tracker.models import User
 
@@ -25,6 +25,7 @@ def schedule_next_due(*, schedule: ReminderSchedule, tz_name: str, after: dateti
         quiet_end=schedule.quiet_end,
         paused_until=schedule.paused_until,
         after=after,
+        seed=schedule.id or 0,
     )
 
 
@@ -39,11 +40,15 @@ def next_due(
     quiet_end: time | None,
     paused_until: datetime | None,
     after: datetime,
+    seed: int = 0,
 ) -> datetime | None:
     """`schedule_next_due` on plain values. Pure, so memoised: in a tick's batch most users share a
-    zone, a schedule shape and a slot, and the slot maths runs once per distinct combination."""
+    zone, a schedule shape and a slot, and the slot maths runs once per distinct combination. Only
+    window entries depend on the seed (the schedule id), so fixed-time schedules still share the memo."""
     if not enabled:
         return None
+    if not any(is_window(entry) for entry in times):
+        seed = 0
     return next_slot(
         after=after,
         tz_name=tz_name,
@@ -52,6 +57,7 @@ def next_due(
         quiet_start=quiet_start,
         quiet_end=quiet_end,
         not_before=paused_until,
+        seed=seed,
     )
 
 
