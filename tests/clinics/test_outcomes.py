@@ -93,7 +93,7 @@ def test_hidden_under_five_and_shown_at_five_with_the_counts(admin, member):
 
 def test_the_period_cuts_the_now_weeks(admin, member):
     for n in range(5):
-        client_with(member, n, WORSENING + [4, 5], first_week=0)  # weeks 0-5 (Mar 4 - Apr 8), back to baseline
+        client_with(member, n, [*WORSENING, 4, 5], first_week=0)  # weeks 0-5 (Mar 4 - Apr 8), back to baseline
     api = api_for(admin)
     full = outcomes(api, admin.clinic.id).json()
     assert full["worsened"]["count"] == 0 and full["no_reliable_change"]["count"] == 5

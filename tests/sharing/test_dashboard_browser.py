@@ -17,10 +17,11 @@ from django.conf import settings
 from django.db import connections
 from django.utils import timezone
 
-from tests.alerts.helpers import tick_at
-from tests.factories import DEFAULT_PASSWORD, TherapistFactory, UserFactory
+from tests.alerts.helpers import checkin_at, tick_at
+from tests.factories import DEFAULT_PASSWORD, ClinicAdminFactory, TherapistFactory, UserFactory
+from tests.helpers import allow_code_reuse, totp_code
 from tests.sharing.factories import RegulationLogFactory, ShareGrantFactory, WeeklySummaryFactory, history_for
-from tracker.models import AccessLogEntry, Alert
+from tracker.models import AccessLogEntry, Alert, ClinicMembership
 
 CHROMIUM = os.getenv("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -292,3 +293,94 @@ def test_therapist_logs_in_opens_a_client_and_sees_charts_and_digest(live_server
 
     resources = set(AccessLogEntry.objects.filter(client=client).values_list("resource", "channel"))
     assert resources == {("client_list", "web"), ("client_page", "web"), ("summaries", "web"), ("alerts", "web")}
+
+
+def test_clinic_admin_pages_and_outcomes_are_accessible(live_server, chromium_browser, mailoutbox):
+    """The clinic admin's side: sign in with the second step, the clinic pages, a therapist's page, the
+    outcomes (hidden, then with five clients' figures), an invitation's joining page; axe on each."""
+    admin = ClinicAdminFactory(email="ada@example.test", display_name="Ada Admin")
+    therapist = TherapistFactory(email="mira@example.test", display_name="Mira Member")
+    membership = ClinicMembership.objects.create(
+        clinic=admin.clinic,
+        user=therapist,
+        role=ClinicMembership.Role.THERAPIST,
+        licence_number="L-9",
+        licence_jurisdiction="DE-BE",
+        licence_expires_on=(timezone.now() + timedelta(days=365)).date(),
+        licence_verified_at=timezone.now() - timedelta(days=30),
+    )
+    checked: list[str] = []
+    page = chromium_browser.new_page(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    page.goto(f"{live_server.url}/dashboard/login/")
+    page.fill("input[name=username]", admin.email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/dashboard/login/code/")
+    allow_code_reuse(admin)
+    page.fill("input[name=code]", totp_code(admin))
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/dashboard/clinics/")
+    assert_accessible(page, checked)
+    page.click(f"text={admin.clinic.name}")
+    page.wait_for_url(f"{live_server.url}/dashboard/clinics/{admin.clinic.id}/")
+    assert_accessible(page, checked)
+
+    # Invite by email from the page: the message, then the joining link as the therapist would open it.
+    page.fill("input[name=email]", "nia@example.test")
+    page.click("text=Send invitation")
+    page.wait_for_selector(".messages")
+    assert_accessible(page, checked)
+    page.fill("input[name=email]", "not-an-email")
+    page.click("text=Send invitation")
+    page.wait_for_selector("#invite-error")
+    assert_accessible(page, checked)  # the error state
+
+    page.click("text=Mira Member")
+    page.wait_for_url(f"{live_server.url}/dashboard/clinics/{admin.clinic.id}/members/{membership.id}/")
+    assert_accessible(page, checked)
+
+    page.goto(f"{live_server.url}/dashboard/clinics/{admin.clinic.id}/")
+    page.click("main a:text-is('Outcomes')")
+    page.wait_for_url(f"{live_server.url}/dashboard/clinics/{admin.clinic.id}/outcomes/")
+    assert "Too few clients to show." in page.locator("main").inner_text()
+    assert_accessible(page, checked)
+    start = timezone.now() - timedelta(weeks=5)
+    for n, series in enumerate([[7, 6, 5, 4], [4, 5, 6, 7], [4, 5, 4, 5], [4, 5, 4, 5], [7, 6, 5, 4]]):
+        client = UserFactory(email=f"client{n}@example.test", timezone="Europe/Berlin")
+        ShareGrantFactory(client=client, therapist=therapist, accepted_at=start, created_at=start)
+        for week, anxiety in enumerate(series):
+            checkin_at(client, start + timedelta(weeks=week), anxiety=anxiety)
+    page.reload()
+    rows = page.locator("main table tbody tr").all_inner_texts()
+    assert [row.split("\t")[:2] for row in rows] == [
+        ["Reliably improved", "2"],
+        ["Reliably worsened", "1"],
+        ["No reliable change", "2"],
+    ]
+    assert_accessible(page, checked)
+    page.fill("input[name=start]", "2030-01-02")
+    page.click("main button:text-is('Show')")
+    page.wait_for_selector("#start-error")
+    assert_accessible(page, checked)  # the error state
+
+    page.goto(f"{live_server.url}/dashboard/alerts/")  # therapists only
+    assert page.locator("h1").inner_text() == "Therapists only"
+    assert_accessible(page, checked)
+
+    token = re.search(r"/dashboard/clinics/join/([\w-]+)/", mailoutbox[-1].body).group(1)
+    visitor = chromium_browser.new_page(bypass_csp=True)
+    visitor.goto(f"{live_server.url}/dashboard/clinics/join/{token}/")
+    assert admin.clinic.name in visitor.locator("main").inner_text()
+    assert_accessible(visitor, checked)
+    visitor.goto(f"{live_server.url}/dashboard/clinics/join/not-a-token/")
+    assert_accessible(visitor, checked)
+    clinic = f"/clinics/{admin.clinic.id}/"
+    assert set(checked) == {
+        "/clinics/",
+        clinic,
+        f"{clinic}members/{membership.id}/",
+        f"{clinic}outcomes/",
+        "/alerts/",
+        f"/clinics/join/{token}/",
+        "/clinics/join/not-a-token/",
+    }
