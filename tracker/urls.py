@@ -80,6 +80,7 @@ urlpatterns = [
         clinics.ReinstateView.as_view(),
         name="clinic-member-reinstate",
     ),
+    path("clinics/<anyuuid:clinic_id>/outcomes/", clinics.OutcomesView.as_view(), name="clinic-outcomes"),
     path("clinics/<anyuuid:clinic_id>/invitations/", clinics.InvitationListView.as_view(), name="clinic-invitations"),
     path(
         "clinics/<anyuuid:clinic_id>/invitations/<anyuuid:invitation_id>/",

@@ -157,3 +157,34 @@ def join(request, token):
             return redirect("dashboard:login")
     context = {"invitation": invitation, "form": form}
     return render(request, "dashboard/clinics/join.html", context, status=400 if form.errors else 200)
+
+
+class OutcomesForm(forms.Form):
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+@clinic_admin_page
+@require_http_methods(["GET"])
+def outcomes(request, clinic_id):
+    """The clinic's outcomes: the same selector as `GET /api/v1/clinics/{id}/outcomes/`."""
+    try:
+        clinic = selectors.clinic_for_admin(user=request.user, clinic_id=clinic_id)
+    except NotFound:
+        return _not_found(request)
+    form = OutcomesForm(request.GET or None)
+    result = None
+    if not form.is_bound or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        try:
+            start, end = selectors.outcome_period(
+                start=data.get("start"), end=data.get("end"), today=timezone.now().date()
+            )
+        except ApplicationError as exc:
+            for field, errors in (exc.fields or {}).items():
+                for message in errors:
+                    form.add_error("start" if field == "from" else "end", message)
+        else:
+            result = selectors.clinic_outcomes(clinic=clinic, start=start, end=end)
+    context = {"clinic": clinic, "form": form, "result": result}
+    return render(request, "dashboard/clinics/outcomes.html", context, status=400 if form.errors else 200)

@@ -5,6 +5,7 @@ Thin views over tracker.clinics.services/selectors. Every clinic route resolves 
 Nothing here reads a client's data; a clinic only ever sees its own people."""
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.permissions import AllowAny
@@ -293,3 +294,60 @@ class InvitationAcceptView(APIView):
         data.is_valid(raise_exception=True)
         membership = services.invitation_accept(**data.validated_data)
         return Response(JoinedSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class OutcomeCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    share = serializers.FloatField(help_text="count / clients, 0..1 (4 decimals).")
+
+
+# `from` is a Python keyword, so the two serializers that carry it are built from a namespace.
+OutcomesInputSerializer = type(
+    "OutcomesInputSerializer",
+    (serializers.Serializer,),
+    {
+        "from": serializers.DateField(required=False, help_text="First day (UTC date); default 12 weeks before `to`."),
+        "to": serializers.DateField(required=False, help_text="Last day (UTC date); default today."),
+    },
+)
+
+OutcomesOutputSerializer = type(
+    "OutcomesOutputSerializer",
+    (serializers.Serializer,),
+    {
+        "from": serializers.DateField(),
+        "to": serializers.DateField(),
+        "minimum_clients": serializers.IntegerField(help_text="Nothing is shown for fewer assessed clients."),
+        "shown": serializers.BooleanField(),
+        "message": serializers.CharField(allow_null=True, help_text='"too few clients to show" when not shown.'),
+        "clients": serializers.IntegerField(allow_null=True, help_text="Consenting clients whose change was assessed."),
+        "not_assessed": serializers.IntegerField(
+            allow_null=True, help_text="Consenting clients without two baseline and two later weeks with check-ins."
+        ),
+        "improved": OutcomeCountSerializer(allow_null=True),
+        "worsened": OutcomeCountSerializer(allow_null=True),
+        "no_reliable_change": OutcomeCountSerializer(allow_null=True),
+    },
+)
+
+
+class OutcomesView(APIView):
+    @extend_schema(
+        parameters=[
+            CLINIC_ID,
+            OpenApiParameter("from", type=OpenApiTypes.DATE, description="First day (UTC); default 12 weeks back."),
+            OpenApiParameter("to", type=OpenApiTypes.DATE, description="Last day (UTC); default today."),
+        ],
+        responses={200: OutcomesOutputSerializer, **ERROR_RESPONSES(400, 401, 404)},
+        summary="Share of consenting clients who reliably improved, worsened or did not change (≥ 5 clients)",
+        tags=["clinics"],
+    )
+    def get(self, request, clinic_id):
+        clinic = selectors.clinic_for_admin(user=request.user, clinic_id=clinic_id)
+        params = OutcomesInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        start, end = selectors.outcome_period(
+            start=params.validated_data.get("from"), end=params.validated_data.get("to"), today=timezone.now().date()
+        )
+        body = selectors.clinic_outcomes(clinic=clinic, start=start, end=end)
+        return Response(OutcomesOutputSerializer(body).data)

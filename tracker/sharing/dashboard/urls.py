@@ -24,6 +24,7 @@ urlpatterns = [
     path("clinics/", clinics.clinic_list, name="clinics"),
     path("clinics/join/<str:token>/", clinics.join, name="clinic-join"),
     path("clinics/<uuid:clinic_id>/", clinics.clinic_detail, name="clinic"),
+    path("clinics/<uuid:clinic_id>/outcomes/", clinics.outcomes, name="clinic-outcomes"),
     path("clinics/<uuid:clinic_id>/members/<uuid:member_id>/", clinics.member_detail, name="clinic-member"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.client_list, name="clients"),
