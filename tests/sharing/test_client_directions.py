@@ -1,13 +1,12 @@
 """The client list's direction word (issue 14, B3): computed from SQL weekly means of only the weeks it
 depends on, it must equal the verdict of the client's own trend report and of the old list code (the
-full trend report over each client's whole history, kept below verbatim as `old_directions`), on the
+full trend report over each client's whole history, `shared_data.trend_reports_for_clients`), on the
 same data, for clients in several timezones, at frozen moments around local Monday midnight and DST;
 and the list costs the same number of queries for 5 and for 200 clients."""
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,12 +17,9 @@ from django.utils import timezone
 from tests.factories import TherapistFactory, UserFactory
 from tests.insights.trend_data import checkin, instrument
 from tests.sharing.factories import ShareGrantFactory
-from tracker.common.weeks import WEEK, local_week_start
-from tracker.entries.vocabularies import STRATEGY_FAMILY
-from tracker.insights import trends
-from tracker.insights.selectors import COMPLETE, DEFAULT_WEEKS, points_from_rows, trend_config, trend_for_user
-from tracker.models import CheckIn, Instrument
-from tracker.sharing.selectors.shared_data import directions_for_clients
+from tracker.insights.selectors import trend_for_user
+from tracker.models import CheckIn
+from tracker.sharing.selectors.shared_data import directions_for_clients, trend_reports_for_clients
 
 pytestmark = pytest.mark.django_db
 
@@ -31,50 +27,10 @@ ZONES = ["Europe/Berlin", "America/New_York", "Pacific/Auckland", "Asia/Kolkata"
 
 
 def old_directions(*, grants, now=None) -> dict:
-    """The list's direction before issue 14: the whole trend report over each client's whole history."""
-    now = now or timezone.now()
-    clients = {g.client_id: g.client for g in grants}
-    rows_by_client: dict = defaultdict(list)
-    for user_id, *row in CheckIn.objects.filter(
-        COMPLETE, user_id__in=list(clients), deleted_at__isnull=True, occurred_at__lte=now
-    ).values_list("user_id", "occurred_at", "instrument_id", "anxiety", "avoidance", "distance_to_secure"):
-        rows_by_client[user_id].append(row)
-    instruments = {i["id"]: i for i in Instrument.objects.values("id", "code", "version", "definition__metadata")}
-    directions = {}
-    for client_id, client in clients.items():
-        zone = ZoneInfo(client.timezone)
-        sums: dict = defaultdict(lambda: [0, 0.0, 0.0, 0.0])
-        for occurred_at, instrument_id, anxiety, avoidance, distance in rows_by_client.get(client_id, ()):
-            total = sums[(local_week_start(occurred_at, zone), instrument_id)]
-            total[0] += 1
-            total[1] += anxiety
-            total[2] += avoidance
-            total[3] += distance
-        history, metadata = points_from_rows(
-            {
-                "week": week,
-                "instrument__code": instruments[i]["code"],
-                "instrument__version": instruments[i]["version"],
-                "instrument__definition__metadata": instruments[i]["definition__metadata"],
-                "n": n,
-                "anxiety_sum": a,
-                "avoidance_sum": v,
-                "distance_sum": d,
-            }
-            for (week, i), (n, a, v, d) in sorted(sums.items())
-        )
-        current = local_week_start(now, zone)
-        window = [current - WEEK * (DEFAULT_WEEKS - 1 - i) for i in range(DEFAULT_WEEKS)]
-        report = trends.trend_report(
-            history=[p for p in history if p.week_start <= current],
-            window=window,
-            episodes=(),
-            families=STRATEGY_FAMILY,
-            instrument_metadata=metadata,
-            config=trend_config(),
-        )
-        directions[client_id] = report["direction"]["value"]
-    return directions
+    """The list's direction before issue 14: the whole trend report over each client's whole history
+    (the alert rules still read those reports, so the old path ships as `trend_reports_for_clients`)."""
+    reports = trend_reports_for_clients(clients={g.client_id: g.client for g in grants}, now=now)
+    return {client_id: report["direction"]["value"] for client_id, report in reports.items()}
 
 
 def seed_clients(rng: random.Random, therapist, n: int, now: datetime) -> list:
